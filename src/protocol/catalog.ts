@@ -1,0 +1,763 @@
+/**
+ * The command catalog: every command of the XML API described once, as data. The WebAPI, the REST
+ * surface, OpenAPI, the simulator's dispatcher and the tests all derive from it.
+ *
+ * Sources: the API Manual v5.7 (parameters, "Data Type Values" tables for types and lengths), the
+ * newer "API Server Commands" help (IMPORTUSER LIST fields, KEEPDAYS on CHATUPDATE, EXPORT formats)
+ * and the CallCopy 4.5 manual for the commands v5 deprecates. Where a type is "TBD" in the manual
+ * the choice made here is noted beside it.
+ */
+
+export type ParamType =
+  /** Signed 32-bit integer. */
+  | 'int32'
+  /** Signed 64-bit integer (bigint(8) in the manual), kept as a string. */
+  | 'int64'
+  /** Character data bounded by maxLength. */
+  | 'text'
+  /** 'Y' or 'N' (any case). */
+  | 'flag'
+  /** One of `values`, compared case-insensitively. */
+  | 'enum';
+
+export interface ParamSpec {
+  name: string;
+  type: ParamType;
+  maxLength?: number;
+  values?: readonly string[];
+  /** Other names the manuals use for this parameter (`KEEP_DAYS`, `USER_ID`, `AGENT_ID`...). */
+  aliases?: readonly string[];
+  description?: string;
+}
+
+export type CommandCategory =
+  | 'diagnostic'
+  | 'call-handling'
+  | 'status'
+  | 'recording-control'
+  | 'import'
+  | 'administration'
+  | 'export'
+  | 'events';
+
+export interface CommandSpec {
+  /** The TYPE on the wire. */
+  type: string;
+  /** Other spellings accepted for the type (COMBINEEXPORT). */
+  aliases?: readonly string[];
+  category: CommandCategory;
+  summary: string;
+  description: string;
+  params: readonly ParamSpec[];
+  /** Parameters that must be present and not blank. */
+  required: readonly string[];
+  /** Groups of which at least one parameter must be present and not blank. */
+  atLeastOneOf: readonly (readonly string[])[];
+  /** Groups of which at most one parameter may be given. */
+  atMostOneOf: readonly (readonly string[])[];
+  /** ACTION values, when the command takes an ACTION. */
+  actions?: readonly string[];
+  result: {
+    /** Paths of elements that repeat, from the RESULT root (`DEVICES/DEVICE`). */
+    lists: readonly string[];
+    /** Elements named by a pattern that repeat at the root (SYSTEMSTATUS's PROCESSOR0..n). */
+    patternLists?: readonly string[];
+  };
+  /** Whether the command changes state (and must never be sent twice). */
+  mutates: boolean;
+  /**
+   * Who answers: the XML core's API port, its event port, or the gateway itself (the WebAPI-only
+   * export functions).
+   */
+  servedBy: 'core' | 'event-port' | 'gateway';
+  /** The API Server forwards it to the recording cores ("sent to all of the following cores"). */
+  dispatchedToCores: boolean;
+  /** The lowest REQUESTID accepted (the manual's EVENTS example subscribes with 0). */
+  minRequestId: number;
+  deprecated?: { since: string; replacement?: string };
+  /** Ours, not the product's. */
+  extension?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameter vocabulary
+
+const text = (name: string, maxLength: number, extra: Partial<ParamSpec> = {}): ParamSpec => ({
+  name,
+  type: 'text',
+  maxLength,
+  ...extra,
+});
+const int32 = (name: string, extra: Partial<ParamSpec> = {}): ParamSpec => ({ name, type: 'int32', ...extra });
+const int64 = (name: string, extra: Partial<ParamSpec> = {}): ParamSpec => ({ name, type: 'int64', ...extra });
+const flag = (name: string, extra: Partial<ParamSpec> = {}): ParamSpec => ({ name, type: 'flag', ...extra });
+const oneOf = (name: string, values: readonly string[], extra: Partial<ParamSpec> = {}): ParamSpec => ({
+  name,
+  type: 'enum',
+  values,
+  ...extra,
+});
+
+/** USER1-USER3 varchar(20), USER4-USER8 varchar(255), USER9-USER15 varchar(50). */
+export const userFieldNames: readonly string[] = Array.from({ length: 15 }, (_, i) => `USER${i + 1}`);
+const userFields: readonly ParamSpec[] = userFieldNames.map((name, i) =>
+  text(name, i < 3 ? 20 : i < 8 ? 255 : 50, { description: 'Custom field stored with the call record.' }),
+);
+
+export const callDirections = ['I', 'O', '?'] as const;
+
+const p = {
+  deviceId: text('DEVICEID', 64, { description: 'The physical number identifying a phone (usually the extension).' }),
+  deviceAlias: text('DEVICEALIAS', 15, { description: 'The logical number identifying a phone (the agent sign-on number).' }),
+  callInstance: text('CALLINSTANCE', 64, { description: 'Distinguishes calls on the same device at the same time.' }), // TBD in the manual
+  group: text('GROUP', 20, { description: 'The ACD group of the device.' }),
+  gate: text('GATE', 20, { description: 'The call type in the PBX (skill set, vector, application).' }),
+  ani: text('ANI', 20, { description: 'Number of the caller (Caller ID).' }),
+  dnis: text('DNIS', 20, { description: 'Number the caller dialled.' }),
+  callId: text('CALLID', 16, { description: 'Call identifier from the PBX.' }),
+  priority: int32('PRIORITY', { description: 'Recording priority, 0-100.' }),
+  callDirection: oneOf('CALLDIRECTION', callDirections, { description: 'I (inbound), O (outbound) or ?.' }),
+  maxRecordSilence: int32('MAXRECORDSILENCE', { description: 'Seconds of silence before recording ends.' }),
+  maxRecordTime: int32('MAXRECORDTIME', { description: 'Seconds after which recording ends automatically.' }),
+  agentInitiated: flag('AGENTINITIATED', { description: 'Recording initiated by the agent.' }),
+  ctiInitiated: flag('CTIINITIATED', { description: 'Recording initiated by a CTI event.' }),
+  archiveAction: int64('ARCHIVEACTION', { description: 'ID of an archive action configured in the system.' }),
+  stationName: text('STATIONNAME', 50, { description: 'Windows workstation; stands in for DEVICEID through the station mapping.' }),
+  sysUser: text('SYS_USER', 30, { description: "The agent's network username." }),
+  crmUser: text('CRM_USER', 30, { description: "The agent's username in a CRM system." }),
+  keepDays: int32('KEEPDAYS', { aliases: ['KEEP_DAYS'], description: 'Days to keep the record before purging.' }), // TBD in the manual
+  updateIfNotRecording: flag('UPDATE_IF_NOT_RECORDING', {
+    description: 'Y: when the device is not in a call, update the last call recorded on it.',
+  }),
+  recordId: int64('RECORDID', { description: 'Recording ID of a finished recording (post-recording update).' }),
+  sessionId: text('SESSIONID', 255, { description: 'Client-chosen identifier of a screen-capture session.' }),
+  agentId: int32('AGENTID', { description: 'The USERID of the agent.' }),
+  timeOffset: int32('TIMEOFFSET', { description: 'Seconds added to (or, negative, taken from) the time of the blackout edge.' }),
+  requestAction: (values: readonly string[]) => oneOf('ACTION', values, { description: 'What to do.' }),
+  firstName: text('FIRSTNAME', 20, { aliases: ['FIRST_NAME'] }),
+  lastName: text('LASTNAME', 30, { aliases: ['LAST_NAME'] }),
+  groupName: text('GROUPNAME', 255, { description: 'Name of an Uptivity Group.' }),
+  // The manual's tables print GROUPID as "GROUPLD" in places; both spellings are accepted.
+  groupId: int32('GROUPID', { aliases: ['GROUPLD'], description: 'ID of an Uptivity Group.' }),
+  phoneId: text('PHONEID', 10, { description: "An agent's phone number, extension or device ID." }),
+  username: text('USERNAME', 16, { description: 'Username in the system.' }),
+  roleId: int32('ROLEID'),
+  roleName: text('ROLENAME', 255), // not in the data type tables
+  uniqueField: text('UNIQUEFIELD', 255, { description: 'A column of the Recording table that identifies the record.' }),
+  uniqueId: text('UNIQUEID', 255, { description: 'The value of UNIQUEFIELD for the wanted record.' }),
+  ident: text('IDENT', 255, { description: 'Recording IDs, comma-separated.' }),
+  encrypt: flag('ENCRYPT', { description: 'Y: encrypt the exported CAV file (needs PASSWORD).' }),
+  password: text('PASSWORD', 255, { description: 'Password of an encrypted CAV export.' }),
+};
+
+/** Formats the EMAIL command documents. */
+export const emailMediaFormats = ['WAV', 'MP3', 'VOX', 'M4A', 'CAV'] as const;
+/** Formats the WebAPI export functions accept (v5.7 plus WebM and PCM from the newer help, and Opus). */
+export const exportMediaFormats = ['WAV', 'MP3', 'VOX', 'M4A', 'WEBM', 'OPUS', 'PCM', 'CAV'] as const;
+
+/**
+ * Columns of the Recording table that UNIQUEFIELD may name (parameter definitions, UNIQUEFIELD),
+ * lower-cased.
+ */
+export const recordingColumns: readonly string[] = [
+  'agent_id', 'ani', 'archive_action_id', 'audio_hash', 'audio_size', 'calldirection', 'callid', 'channel',
+  'device_alias', 'device_id', 'dnis', 'duration', 'filename', 'filename_video', 'gate', 'globalid', 'ident',
+  'keepdays', 'locked', 'listenedto', 'medialabel', 'overridden', 'priority', 'qa_forms', 'qa_group_id',
+  'qa_poss_score', 'qa_score', 'recording_time', 'recording_type', 'screen_capture', 'sgroup',
+  ...userFieldNames.map((u) => u.toLowerCase()),
+  'video_hash', 'video_size', 'wrap_duration',
+];
+
+/** PERMISSIONNAME values of MODIFYROLEPERMISSION. */
+export const permissionNames: readonly string[] = [
+  'ALLOWCHANGEPASSWORD', 'ALLOWQAVIEW', 'CALLREPORTING', 'QAREPORTING', 'VIEWOWNRECORDS', 'ALLOWAGENTADMIN',
+  'ALLOWAPIAUTH', 'ALLOWARCHIVEADMIN', 'ALLOWCOMMENT', 'ALLOWEDITCOMPLETEDQA', 'ALLOWEXPORTDOWNLOAD',
+  'ALLOWEXPORTEMAIL', 'ALLOWFILEDELETE', 'ALLOWGROUPADMIN', 'ALLOWLIVEMONITOR', 'ALLOWQAEDIT', 'ALLOWQADELETE',
+  'ALLOWSYSTEMCONFIG', 'ALLOWSYSTEMREPORTS', 'ALLOWVIEWALLRECORDS', 'AUDITREPORTING', 'CONTENTUPLOAD',
+  'REPORTSUBSCRIPTION', 'ALLOWWIDGETADMINISTRATION', 'ALLOWVIEWVIDEO', 'ALLOWBLACKOUT', 'ALLOWRECORDINGALIAS',
+  'ALLOWRECORDDESKTOP', 'ALLOWRECORDID', 'ALLOWRECORDSTOP', 'ALLOWUPDATEAUDIO', 'PROMPTID', 'SECUREALL',
+  'SECUREID', 'ALLOWWEBONDEMAND', 'ANALYTICSREPORTING', 'ALLOWVIEWANALYTICS', 'ALLOWANALYTICSADMIN',
+  'SURVEYREPORTING', 'ALLOWSURVEYEDIT', 'ALLOWSURVEYADMIN', 'ALLOWSURVEYDELETE', 'ALLOWSURVEYVIEW',
+  'ALLOWFUSIONADMIN', 'CONFIGURATIONSECTION', 'EDITNEWSWIDGET', 'EMPLOYEECREATE', 'EMPLOYEEPROFILEALLVIEW',
+  'EMPLOYEEPROFILETEAMVIEW', 'EMPLOYEEESCHEDULEALLEDIT', 'EMPLOYEEESCHEDULEALLVIEW', 'EMPLOYEEESCHEDULETEAMEDIT',
+  'EMPLOYEEESCHEDULETEAMVIEW', 'EMPLOYEESEARCH', 'EMPLOYEESECTION', 'EMPLOYEESELFEDIT', 'FORECASTACQUIRE',
+  'FORECASTPREDICT', 'FORECASTSECTION', 'FORECASTTREND', 'HISTORICALWIDGETS', 'HOMEPAGEWIDGETS',
+  'LEAVEREQUESTAPPROVALALL', 'LEAVEREQUESTAPPROVALTEAM', 'REALTIMEWIDGETS', 'REPORTSHISTORICAL',
+  'REPORTSPROCESSES', 'REPORTSREALTIME', 'REPORTSSECTION', 'ROSTERALL', 'ROSTERTEAM', 'SCHEDULECREATE',
+  'SCHEDULELOAD', 'SCHEDULEPUBLISH', 'SCHEDULESECTION', 'SWAPREQUESTAPPROVALALL', 'SWAPREQUESTAPPROVALTEAM',
+];
+
+/** The device selectors of call handling: at least one is required. */
+const deviceSelectors = ['DEVICEID', 'DEVICEALIAS', 'STATIONNAME', 'SYS_USER', 'CRM_USER'] as const;
+/** The device selectors of blackouts and status queries: DEVICEID, DEVICEALIAS, CRM_USER, SYS_USER. */
+const agentSelectors = ['DEVICEID', 'DEVICEALIAS', 'CRM_USER', 'SYS_USER'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+type Draft = Omit<CommandSpec, 'required' | 'atLeastOneOf' | 'atMostOneOf' | 'result' | 'mutates' | 'servedBy' | 'dispatchedToCores' | 'minRequestId'> &
+  Partial<CommandSpec>;
+
+function command(draft: Draft): CommandSpec {
+  return {
+    required: [],
+    atLeastOneOf: [],
+    atMostOneOf: [],
+    result: { lists: [] },
+    mutates: false,
+    servedBy: 'core',
+    dispatchedToCores: false,
+    minRequestId: 1,
+    ...draft,
+  };
+}
+
+const callStartFields: readonly ParamSpec[] = [
+  p.deviceId, p.callInstance, p.deviceAlias, p.group, p.gate, p.ani, p.dnis, ...userFields, p.callId, p.priority,
+  p.callDirection, p.maxRecordSilence, p.maxRecordTime, p.agentInitiated, p.ctiInitiated, p.archiveAction,
+  p.stationName, p.sysUser, p.crmUser,
+];
+
+const deprecated = (type: string, since: string, replacement: string | undefined, params: readonly ParamSpec[], summary: string): CommandSpec =>
+  command({
+    type,
+    category: 'diagnostic',
+    summary,
+    description: `Deprecated in version ${since}${replacement ? `; use ${replacement}` : ''}. The API answers API_COMMAND_NOT_SUPPORTED.`,
+    params,
+    deprecated: replacement ? { since, replacement } : { since },
+  });
+
+export const commands: readonly CommandSpec[] = [
+  command({
+    type: 'TEST',
+    category: 'diagnostic',
+    summary: 'Echo test of the API Server.',
+    description: 'Answers API_OK with the REQUESTID sent; used to check that the server is available.',
+    params: [],
+  }),
+
+  // Call handling
+  command({
+    type: 'CALLSTART',
+    category: 'call-handling',
+    summary: 'A device has started a new phone call.',
+    description:
+      'Tells the system that a device started a call; the scheduler decides whether it is recorded. DEVICEALIAS, SYS_USER and CRM_USER find a device only when it is associated with an agent. A missing CALLINSTANCE means the blank instance.',
+    params: callStartFields,
+    atLeastOneOf: [deviceSelectors],
+    mutates: true,
+    dispatchedToCores: true,
+  }),
+  command({
+    type: 'CALLSTOP',
+    category: 'call-handling',
+    summary: 'A device has ended a phone call.',
+    description:
+      'Ends the call and stops its recording. Without CALLINSTANCE the last call on the device is stopped.',
+    params: [p.deviceId, p.callInstance, p.sysUser, p.crmUser, p.deviceAlias, p.stationName],
+    atLeastOneOf: [deviceSelectors],
+    mutates: true,
+    dispatchedToCores: true,
+  }),
+  command({
+    type: 'CALLUPDATE',
+    category: 'call-handling',
+    summary: 'Update a call in progress, or a finished recording (with RECORDID).',
+    description:
+      'Updates the data of a call in progress for live displays and reporting. With UPDATE_IF_NOT_RECORDING=Y and the device not in a call, updates the last recording of the device. With RECORDID, updates that finished recording in the database (post-recording form).',
+    params: [
+      p.deviceId, p.callInstance, p.crmUser, p.sysUser, p.deviceAlias, p.stationName, p.group, p.gate, p.ani, p.dnis,
+      ...userFields, p.callDirection, p.archiveAction, p.keepDays, p.updateIfNotRecording, p.recordId,
+    ],
+    atLeastOneOf: [[...deviceSelectors, 'RECORDID']],
+    mutates: true,
+    dispatchedToCores: true,
+  }),
+  command({
+    type: 'RECORDSTART',
+    category: 'call-handling',
+    summary: 'Start an additional, partial recording of a call.',
+    description: 'Starts an additional recording on the call of the device; RECORDSTOP ends it.',
+    params: callStartFields,
+    atLeastOneOf: [deviceSelectors],
+    mutates: true,
+    dispatchedToCores: true,
+  }),
+  command({
+    type: 'RECORDSTOP',
+    category: 'call-handling',
+    summary: 'Stop a partial recording started with RECORDSTART.',
+    description: 'Stops the partial recording on the device; the call itself goes on.',
+    params: [p.deviceId, p.callInstance, p.sysUser, p.crmUser, p.deviceAlias, p.stationName, ...userFields],
+    atLeastOneOf: [deviceSelectors],
+    mutates: true,
+    dispatchedToCores: true,
+  }),
+
+  // Status
+  command({
+    type: 'DEVICELIST',
+    category: 'status',
+    summary: 'Every known device with its current (or last) call.',
+    description: 'Lists the devices the system knows, one call instance each (the most recently active).',
+    params: [],
+    result: { lists: ['DEVICES/DEVICE'] },
+  }),
+  command({
+    type: 'DEVICESTATUS',
+    category: 'status',
+    summary: 'The current (or last) call of a device.',
+    description:
+      'Returns only the highest-priority (most recently active) call instance of the matching device or devices.',
+    params: [p.deviceId, text('CALLID', 30), p.deviceAlias, p.crmUser, p.sysUser],
+    atLeastOneOf: [['DEVICEID', 'CALLID', 'DEVICEALIAS', 'CRM_USER', 'SYS_USER']],
+    atMostOneOf: [['DEVICEID', 'CALLID', 'DEVICEALIAS', 'CRM_USER', 'SYS_USER']],
+    result: { lists: ['DEVICES/DEVICE'] },
+  }),
+  command({
+    type: 'DEVICERECORDINGSTATUS',
+    category: 'status',
+    summary: 'Every active call instance of a device with its recording status.',
+    description: 'Lists all instances of the device with STATUS recording or recordpaused.',
+    params: [p.deviceId, p.deviceAlias, p.crmUser, p.sysUser],
+    atLeastOneOf: [agentSelectors],
+    atMostOneOf: [agentSelectors],
+    result: { lists: ['DEVICE', 'DEVICE/RECORDING'] },
+  }),
+  command({
+    type: 'SYSTEMSTATUS',
+    category: 'status',
+    summary: 'Health of the recording server: disk, RAM, processors, uptime.',
+    description: 'Returns recording path, disk space, uptime, each processor, and RAM figures in MB.',
+    params: [],
+    result: { lists: [], patternLists: ['PROCESSOR\\d+'] },
+  }),
+  command({
+    type: 'CHANNELS',
+    category: 'status',
+    summary: 'Status of the recording channels.',
+    description: 'Returns COUNT and a CHANNEL per recording channel with its state and last state change.',
+    params: [],
+    result: { lists: ['CHANNELS/CHANNEL'] },
+  }),
+  command({
+    type: 'STATIONS',
+    category: 'status',
+    summary: 'The programmed station-to-device mappings.',
+    description: 'Returns COUNT and a STATION (STATIONNAME, DEVICEID) per mapping.',
+    params: [],
+    result: { lists: ['STATIONS/STATION'] },
+  }),
+  command({
+    type: 'FETCHTERMINOLOGY',
+    category: 'status',
+    summary: 'The terminology settings of the installation.',
+    description: 'Returns COUNT and a TERMINOLOGY (NAME, VALUE) per customised term.',
+    params: [],
+    result: { lists: ['SETTINGS/TERMINOLOGY'] },
+  }),
+  command({
+    type: 'CALLLIST',
+    category: 'status',
+    summary: 'Recordings matching criteria, newest first.',
+    description:
+      'Filters combine with AND. CALLCOUNT limits the answer to the newest N; CALLDATESTART and CALLDATEEND bound the recording time in UNIX time.',
+    params: [
+      p.deviceId, p.crmUser, p.sysUser, p.deviceAlias, p.group, p.gate, p.ani, p.dnis, ...userFields,
+      int32('CALLCOUNT', { description: 'Number of calls to return.' }),
+      int64('CALLDATESTART', { description: 'Earliest recording time, UNIX time.' }),
+      int64('CALLDATEEND', { description: 'Latest recording time, UNIX time.' }),
+    ],
+    result: { lists: ['SEARCHRESULT'] },
+  }),
+
+  // Recording control
+  command({
+    type: 'CHATSTART',
+    category: 'recording-control',
+    summary: 'Start a screen-capture-only recording session.',
+    description:
+      'Starts a desktop screen capture without audio, identified by SESSIONID. The agent is AGENTID, or found by KEYNAME and KEYVALUE.',
+    params: [
+      p.sessionId, p.agentId,
+      oneOf('KEYNAME', ['USERNAME', 'SYS_USER', 'EMPLOYEEID', 'CRM_USER', 'DEVICEALIAS'], {
+        description: 'Field that KEYVALUE names the agent by.',
+      }),
+      text('KEYVALUE', 255),
+    ],
+    required: ['SESSIONID'],
+    mutates: true,
+    dispatchedToCores: true,
+  }),
+  command({
+    type: 'CHATSTOP',
+    category: 'recording-control',
+    summary: 'Stop a screen-capture session.',
+    description: 'Stops the session started with the same SESSIONID.',
+    params: [p.sessionId],
+    required: ['SESSIONID'],
+    mutates: true,
+    dispatchedToCores: true,
+  }),
+  command({
+    type: 'CHATUPDATE',
+    category: 'recording-control',
+    summary: 'Update the data of a screen-capture session.',
+    description: 'Updates a session started with CHATSTART; KEEPDAYS sets how long it is stored.',
+    params: [p.sessionId, p.deviceAlias, p.group, p.gate, p.ani, p.dnis, ...userFields, p.callDirection, p.callId, p.keepDays],
+    required: ['SESSIONID'],
+    mutates: true,
+    dispatchedToCores: true,
+  }),
+  ...(['BLACKOUTSTART', 'BLACKOUTSTOP', 'AGENTBLACKOUTSTART', 'AGENTBLACKOUTSTOP'] as const).map((type) => {
+    const starts = type.endsWith('START');
+    const agentWide = type.startsWith('AGENT');
+    return command({
+      type,
+      category: 'recording-control',
+      summary: `${starts ? 'Start' : 'Stop'} a blackout ${agentWide ? 'of all call and screen data of an agent' : 'of a call instance'}.`,
+      description: `${starts ? 'Pauses' : 'Resumes'} recording ${agentWide ? 'for everything of the agent' : 'of the call instance (the last call of the device without CALLINSTANCE)'}, at the time received plus TIMEOFFSET. Specify only one of DEVICEID, DEVICEALIAS, CRM_USER and SYS_USER.`,
+      params: [
+        text('DEVICEID', 64),
+        text('DEVICEALIAS', 100),
+        text('CRM_USER', 50),
+        text('SYS_USER', 255),
+        p.timeOffset,
+        ...(agentWide ? [] : [p.callInstance]),
+      ],
+      atLeastOneOf: [agentSelectors],
+      atMostOneOf: [agentSelectors],
+      mutates: true,
+      dispatchedToCores: true,
+    });
+  }),
+
+  // Import
+  command({
+    type: 'IMPORTUSER',
+    category: 'import',
+    summary: 'Add, modify, delete or list users.',
+    description:
+      'ADD creates a user (USERID is ignored); MODIFY and DELETE need USERID; DELETE marks the user deleted and frees its phones; LIST returns every user.',
+    actions: ['ADD', 'MODIFY', 'DELETE', 'LIST'],
+    params: [
+      p.requestAction(['ADD', 'MODIFY', 'DELETE', 'LIST']),
+      int32('USERID', { aliases: ['USER_ID', 'AGENT_ID', 'AGENTID'] }),
+      text('EMPLOYEEID', 20, { aliases: ['EMPLOYEE_ID'] }),
+      p.firstName,
+      p.lastName,
+      oneOf('STATUS', ['A', 'I'], { description: 'A (active, an agent) or I (inactive).' }),
+      text('ADD_TIME', 64),
+      text('MOD_TIME', 64),
+      text('SYS_USER', 255),
+      text('DOMAIN', 30, { aliases: ['SYS_DOMAIN'] }),
+      text('EMAIL', 255),
+      text('CRM_USER', 30),
+      text('PASSWORD', 255),
+      int32('SITEID', { aliases: ['SITE_ID'] }),
+      p.username,
+      text('PHONES', 255, { description: 'Phone IDs, comma-separated.' }),
+    ],
+    required: ['ACTION'],
+    result: { lists: ['USERS/USER'] },
+    mutates: true,
+  }),
+  command({
+    type: 'IMPORTAGENTPHONE',
+    category: 'import',
+    summary: 'Associate a phone with an agent, or remove the association.',
+    description: 'The agent is AGENTID, or FIRSTNAME and LASTNAME when AGENTID is not given.',
+    actions: ['ADD', 'DELETE'],
+    params: [p.requestAction(['ADD', 'DELETE']), p.phoneId, p.agentId, p.firstName, p.lastName],
+    required: ['ACTION', 'PHONEID'],
+    atLeastOneOf: [['AGENTID', 'FIRSTNAME']],
+    mutates: true,
+  }),
+  command({
+    type: 'IMPORTWORKSTATION',
+    category: 'import',
+    summary: 'Map a station to a device.',
+    description: 'Replaces any mapping of the DEVICEID or the STATIONNAME with the new one.',
+    params: [text('DEVICEID', 15), p.stationName, int32('LOCATIONID')],
+    required: ['DEVICEID', 'STATIONNAME', 'LOCATIONID'],
+    mutates: true,
+  }),
+
+  // Users, groups, roles
+  command({
+    type: 'ADDGROUP',
+    category: 'administration',
+    summary: 'Add an Uptivity Group.',
+    description: 'Returns GROUPID and GROUPNAME; an existing group of that name is returned unchanged.',
+    params: [p.groupName],
+    required: ['GROUPNAME'],
+    mutates: true,
+  }),
+  command({
+    type: 'MODIFYGROUPPERMISSION',
+    category: 'administration',
+    summary: 'Add or remove an agent (and device) to or from a group.',
+    description: 'The group is GROUPNAME or GROUPID; the agent AGENTID or FIRSTNAME and LASTNAME.',
+    actions: ['ADD', 'DELETE'],
+    params: [
+      p.requestAction(['ADD', 'DELETE']), p.groupName, p.groupId, text('DEVICEID', 64), p.phoneId, p.firstName, p.lastName, p.agentId,
+    ],
+    required: ['ACTION'],
+    atLeastOneOf: [['GROUPNAME', 'GROUPID'], ['AGENTID', 'FIRSTNAME']],
+    mutates: true,
+  }),
+  command({
+    type: 'MODIFYUSERGROUPPERMISSION',
+    category: 'administration',
+    summary: 'Let a user view (or stop viewing) a group.',
+    description: 'Grants or revokes the right of USERNAME to view the group and manage its data.',
+    actions: ['ADD', 'DELETE'],
+    params: [p.requestAction(['ADD', 'DELETE']), p.groupName, p.groupId, text('DEVICEID', 64), p.username],
+    required: ['ACTION', 'USERNAME'],
+    atLeastOneOf: [['GROUPNAME', 'GROUPID']],
+    mutates: true,
+  }),
+  command({
+    type: 'MODIFYROLE',
+    category: 'administration',
+    summary: 'Add, modify or delete a role.',
+    description: 'ADD fails with API_ROLE_ALREADY_EXISTS for an existing name; MODIFY changes the description.',
+    actions: ['ADD', 'MODIFY', 'DELETE'],
+    params: [p.requestAction(['ADD', 'MODIFY', 'DELETE']), p.roleName, text('DESCRIPTION', 255)],
+    required: ['ACTION', 'ROLENAME'],
+    mutates: true,
+  }),
+  command({
+    type: 'MODIFYROLEGROUPPERMISSION',
+    category: 'administration',
+    summary: 'Assign a group to a role, or remove it.',
+    description: 'The role is ROLEID or ROLENAME.',
+    actions: ['ADD', 'DELETE'],
+    params: [p.requestAction(['ADD', 'DELETE']), p.roleId, p.roleName, p.groupName],
+    required: ['ACTION', 'GROUPNAME'],
+    atLeastOneOf: [['ROLEID', 'ROLENAME']],
+    mutates: true,
+  }),
+  command({
+    type: 'MODIFYUSERROLE',
+    category: 'administration',
+    summary: 'Assign a role to a user, or remove it.',
+    description: 'The user is USERID, USERNAME, SYSTEMUSERNAME, or FIRSTNAME and LASTNAME; the role ROLEID or ROLENAME.',
+    actions: ['ADD', 'DELETE'],
+    params: [
+      p.requestAction(['ADD', 'DELETE']), p.roleId, p.roleName, int32('USERID'), p.lastName, p.firstName,
+      text('SYSTEMUSERNAME', 255), p.username,
+    ],
+    required: ['ACTION'],
+    atLeastOneOf: [['ROLEID', 'ROLENAME'], ['USERID', 'USERNAME', 'SYSTEMUSERNAME', 'LASTNAME', 'FIRSTNAME']],
+    mutates: true,
+  }),
+  command({
+    type: 'MODIFYROLEPERMISSION',
+    category: 'administration',
+    summary: 'Grant or revoke a permission of a role.',
+    description: 'PERMISSIONNAME is one of the API names of the permission table; the role ROLEID or ROLENAME.',
+    actions: ['ADD', 'DELETE'],
+    params: [p.requestAction(['ADD', 'DELETE']), p.roleId, p.roleName, oneOf('PERMISSIONNAME', permissionNames)],
+    required: ['ACTION', 'PERMISSIONNAME'],
+    atLeastOneOf: [['ROLEID', 'ROLENAME']],
+    mutates: true,
+  }),
+  command({
+    type: 'EMAIL',
+    category: 'export',
+    summary: 'Email the audio of a recording.',
+    description: 'Exports the recording found by UNIQUEFIELD and UNIQUEID in MEDIA_FORMAT and mails it to TOADDRESS.',
+    params: [
+      p.uniqueField, p.uniqueId, p.ident, text('TOADDRESS', 255),
+      oneOf('MEDIA_FORMAT', emailMediaFormats), p.encrypt, p.password,
+    ],
+    required: ['TOADDRESS'],
+    atLeastOneOf: [['UNIQUEID', 'IDENT']],
+    mutates: true,
+  }),
+  command({
+    type: 'COMBINEDEMAIL',
+    category: 'export',
+    summary: 'Email several recordings combined into one file.',
+    description: 'Combines the recordings listed in IDENT, in order, into one file mailed to TOADDRESS.',
+    params: [
+      text('TOADDRESS', 255), text('TONAME', 255), text('FROMADDRESS', 255), text('FROMNAME', 255), p.ident, p.uniqueId,
+    ],
+    required: ['TOADDRESS', 'IDENT'],
+    mutates: true,
+  }),
+  command({
+    type: 'AGENTWINDOW',
+    category: 'status',
+    summary: "The agent's window as last captured by screen recording.",
+    description: 'Finds the agent by COMPUTERNAME or USERNAME and returns DOMAIN, IPADDRESS, STATUS, APPLICATIONTITLE, LASTUPDATE.',
+    params: [text('COMPUTERNAME', 255), text('USERNAME', 255)],
+    atLeastOneOf: [['COMPUTERNAME', 'USERNAME']],
+  }),
+
+  // Event interface
+  command({
+    type: 'EVENTS',
+    category: 'events',
+    summary: 'Subscribe to the event stream (event port).',
+    description:
+      'Sent to the event port; after the RESULT the connection receives CALLCOPYEVENT messages of EVENTCLASS (ALL, CALL or RECORD), for the device in EVENTVALUE when given.',
+    params: [oneOf('EVENTCLASS', ['ALL', 'CALL', 'RECORD']), text('EVENTVALUE', 64)],
+    servedBy: 'event-port',
+    minRequestId: 0,
+  }),
+
+  // WebAPI-only export functions, served by the gateway itself.
+  command({
+    type: 'EXPORT',
+    category: 'export',
+    summary: 'Download the media of one recording.',
+    description:
+      'Finds the recording by UNIQUEFIELD and UNIQUEID (a non-unique field gives the newest match) and streams it in MEDIA_FORMAT.',
+    params: [p.uniqueField, p.uniqueId, oneOf('MEDIA_FORMAT', exportMediaFormats), p.encrypt, p.password],
+    required: ['UNIQUEFIELD', 'UNIQUEID', 'MEDIA_FORMAT'],
+    servedBy: 'gateway',
+  }),
+  command({
+    type: 'COMBINEDEXPORT',
+    aliases: ['COMBINEEXPORT'],
+    category: 'export',
+    summary: 'Download several recordings combined into one file.',
+    description: 'Decodes the recordings listed in IDENT in order and encodes them once as one file.',
+    params: [p.ident, oneOf('MEDIA_FORMAT', exportMediaFormats)],
+    required: ['IDENT', 'MEDIA_FORMAT'],
+    servedBy: 'gateway',
+  }),
+  command({
+    type: 'MULTIEXPORT',
+    category: 'export',
+    summary: 'Download several recordings as a ZIP file.',
+    description: 'Streams a ZIP with one entry per recording listed in IDENT, in MEDIA_FORMAT.',
+    params: [p.ident, oneOf('MEDIA_FORMAT', exportMediaFormats)],
+    required: ['IDENT', 'MEDIA_FORMAT'],
+    servedBy: 'gateway',
+  }),
+
+  // Extension of ours.
+  command({
+    type: 'RECORDINGINFO',
+    category: 'export',
+    summary: 'Where a recording is and what it holds (extension of this project, not the product).',
+    description:
+      'Finds recordings by UNIQUEFIELD and UNIQUEID (any Recording column; a non-unique field gives the newest match) or by IDENT (comma list, answered in that order) and returns RECORDID, FILENAME, DURATION, RECORDINGTIME and the metadata of each.',
+    params: [p.uniqueField, p.uniqueId, p.ident],
+    atLeastOneOf: [['UNIQUEID', 'IDENT']],
+    result: { lists: ['RECORDINGS/RECORDING'] },
+    extension: true,
+  }),
+
+  // Deprecated (answered with API_COMMAND_NOT_SUPPORTED).
+  deprecated('IMPORTSTATION', '5.3', 'IMPORTWORKSTATION', [text('DEVICEID', 64), p.stationName], 'Add or modify a station-to-device mapping.'),
+  deprecated('MODECHANGE', '5.0', undefined, [
+    text('DEVICEID', 64), p.deviceAlias,
+    oneOf('MODE', ['MODE_SIGNEDON', 'MODE_SIGNEDOFF', 'MODE_READY', 'MODE_NOTREADY', 'MODE_INCALL', 'MODE_CALLEND', 'MODE_LUNCH', 'MODE_BREAK', 'MODE_WRAP', 'MODE_OTHER']),
+  ], 'Change the agent mode of a device.'),
+  ...(['EXTENSIONPLAYBACKSTART', 'EXTENSIONPLAYBACKSTOP'] as const).map((type) =>
+    deprecated(type, '5.0', undefined, [
+      text('DEVICE', 64), text('BARGECODE', 20), p.crmUser, p.sysUser, text('UNIQUE_FIELD', 255), text('UNIQUE_ID', 255),
+      text('FILENAME', 255), oneOf('PLAYBACKTYPE', ['BARGE', 'SSC', 'DIAL']),
+    ], type.endsWith('START') ? 'Play a recording to a phone extension.' : 'Stop playback to a phone extension.'),
+  ),
+  deprecated('RECORDINGDEVICE', '5.0', undefined, [text('DEVICEID', 64)], 'Record a device.'),
+  deprecated('RECORDINGDEVICEALIAS', '5.0', undefined, [p.deviceAlias], 'Record a device by its alias.'),
+  deprecated('IMPORTAGENT', '5.0', 'IMPORTUSER', [
+    p.requestAction(['ADD', 'MODIFY', 'DELETE', 'LIST']), p.agentId, p.firstName, p.lastName, text('SYSUSERNAME', 30),
+    text('DOMAIN', 30), text('EMAIL', 255), text('EMPLOYEEID', 20), text('CRMUSERNAME', 30), flag('ALLOWDUPLICATE'),
+    oneOf('STATUS', ['A', 'I']), text('SYS_DOMAIN', 30), int32('SITE_ID'), text('MOBILE_ID', 64),
+  ], 'Add, modify, delete or list agents.'),
+];
+
+const byType = new Map<string, CommandSpec>();
+for (const spec of commands) {
+  byType.set(spec.type, spec);
+  for (const alias of spec.aliases ?? []) byType.set(alias, spec);
+}
+
+/** Look a command up by its TYPE (any case, surrounding whitespace ignored, aliases included). */
+export function findCommand(type: string): CommandSpec | undefined {
+  return byType.get(type.trim().toUpperCase());
+}
+
+/** The spec of a parameter of a command, by its name or one of its aliases (any case). */
+export function findParam(spec: CommandSpec, name: string): ParamSpec | undefined {
+  const upper = name.toUpperCase();
+  return spec.params.find((param) => param.name === upper || param.aliases?.includes(upper));
+}
+
+export type ParamProblem = { param: string; problem: string };
+
+/** The REQUESTID rule: a decimal integer from the command's minimum up to 2147483647. */
+export function isValidRequestId(value: string | undefined, min = 1): boolean {
+  if (value === undefined) return false;
+  const trimmed = value.trim();
+  if (!/^[0-9]{1,10}$/.test(trimmed)) return false;
+  const n = Number(trimmed);
+  return n >= min && n <= 2147483647;
+}
+
+const int32Pattern = /^[+-]?[0-9]{1,10}$/;
+const int64Pattern = /^[+-]?[0-9]{1,19}$/;
+
+/** Check one value against its parameter spec; returns a sentence describing the problem, if any. */
+export function checkParamValue(param: ParamSpec, value: string): string | undefined {
+  if (value === '') return undefined; // blank values carry meaning in the manual (a blank DEVICEID means "look it up")
+  switch (param.type) {
+    case 'int32': {
+      if (!int32Pattern.test(value)) return `${param.name} must be an integer`;
+      const n = Number(value);
+      if (n < -2147483648 || n > 2147483647) return `${param.name} must fit a signed 32-bit integer`;
+      return undefined;
+    }
+    case 'int64': {
+      if (!int64Pattern.test(value)) return `${param.name} must be an integer`;
+      const n = BigInt(value);
+      if (n < -(2n ** 63n) || n >= 2n ** 63n) return `${param.name} must fit a signed 64-bit integer`;
+      return undefined;
+    }
+    case 'flag':
+      return /^[YN]$/i.test(value) ? undefined : `${param.name} must be Y or N`;
+    case 'enum':
+      return param.values?.some((v) => v.toUpperCase() === value.toUpperCase())
+        ? undefined
+        : `${param.name} must be one of ${param.values?.join(', ')}`;
+    case 'text':
+      return param.maxLength !== undefined && [...value].length > param.maxLength
+        ? `${param.name} is longer than ${param.maxLength} characters`
+        : undefined;
+  }
+}
+
+/**
+ * Check a bag of canonical parameters (upper-case names, aliases resolved, values trimmed) against
+ * a command: required, at-least-one-of and at-most-one-of groups, types and lengths.
+ */
+export function checkParams(spec: CommandSpec, params: ReadonlyMap<string, string>): ParamProblem[] {
+  const problems: ParamProblem[] = [];
+  const present = (name: string): boolean => (params.get(name) ?? '') !== '';
+  for (const name of spec.required) {
+    if (!present(name)) problems.push({ param: name, problem: `${name} is required` });
+  }
+  for (const group of spec.atLeastOneOf) {
+    if (!group.some(present)) {
+      problems.push({ param: group[0]!, problem: `one of ${group.join(', ')} is required` });
+    }
+  }
+  for (const group of spec.atMostOneOf) {
+    const given = group.filter(present);
+    if (given.length > 1) problems.push({ param: given[1]!, problem: `only one of ${group.join(', ')} may be given` });
+  }
+  for (const [name, value] of params) {
+    const param = findParam(spec, name);
+    if (!param) continue; // the API ignores child nodes it does not know
+    const problem = checkParamValue(param, value);
+    if (problem) problems.push({ param: param.name, problem });
+  }
+  return problems;
+}

@@ -1,0 +1,183 @@
+/**
+ * Message boundaries in a TCP byte stream. A message ends with the closing tag of its root element
+ * (`</REQUEST>`, `</RESULT>`, `</CALLCOPYEVENT>`), found by name: answers are pretty-printed,
+ * split across chunks, several may share a chunk, the trailing CRLF is optional, and inner elements
+ * are not always balanced, so neither line breaks nor tag counting can be trusted.
+ *
+ * The framer works on bytes: a multi-byte UTF-8 sequence never contains an ASCII byte, so searching
+ * for `<`, `>` and tag names in raw bytes is safe whatever the chunk boundaries.
+ */
+
+export type Frame =
+  /** A complete message: the bytes from the root's `<` to its closing `>`. */
+  | { kind: 'message'; root: string; bytes: Buffer }
+  /** Bytes that do not start an XML element, up to the end of their line. */
+  | { kind: 'garbage'; bytes: Buffer };
+
+export class FrameTooLargeError extends Error {
+  override name = 'FrameTooLargeError';
+  constructor(readonly limit: number) {
+    super(`message exceeds ${limit} bytes without reaching its closing tag`);
+  }
+}
+
+const LT = 0x3c;
+const GT = 0x3e;
+const SLASH = 0x2f;
+const LF = 0x0a;
+const QUESTION = 0x3f;
+const BANG = 0x21;
+
+const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+const isNameStart = (b: number): boolean =>
+  (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x5f || b === 0x3a;
+const isNameChar = (b: number): boolean =>
+  isNameStart(b) || (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2e;
+const lower = (b: number): number => (b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
+
+export class MessageFramer {
+  private buf: Buffer;
+  private start = 0;
+  private end = 0;
+  /** Root of the message being read, once its start tag is complete. */
+  private root: Buffer | undefined;
+  /** Where the search for the closing tag resumes. */
+  private scan = 0;
+
+  constructor(readonly maxMessageBytes = 1024 * 1024) {
+    this.buf = Buffer.allocUnsafe(Math.min(64 * 1024, maxMessageBytes + 16));
+  }
+
+  /** Bytes received that do not yet form a complete message. */
+  get pendingBytes(): number {
+    return this.end - this.start;
+  }
+
+  /** Add a chunk and return every message it completes. Throws FrameTooLargeError past the bound. */
+  push(chunk: Buffer): Frame[] {
+    this.append(chunk);
+    const frames: Frame[] = [];
+    for (;;) {
+      const frame = this.next();
+      if (!frame) break;
+      frames.push(frame);
+    }
+    if (this.end - this.start > this.maxMessageBytes) throw new FrameTooLargeError(this.maxMessageBytes);
+    return frames;
+  }
+
+  private append(chunk: Buffer): void {
+    if (this.start > 0 && this.start === this.end) {
+      this.start = this.end = this.scan = 0;
+    }
+    if (this.end + chunk.length > this.buf.length) {
+      const live = this.end - this.start;
+      const needed = live + chunk.length;
+      if (needed <= this.buf.length && this.start > 0) {
+        this.buf.copy(this.buf, 0, this.start, this.end);
+      } else {
+        const grown = Buffer.allocUnsafe(Math.max(needed, this.buf.length * 2));
+        this.buf.copy(grown, 0, this.start, this.end);
+        this.buf = grown;
+      }
+      this.scan -= this.start;
+      this.start = 0;
+      this.end = live;
+    }
+    chunk.copy(this.buf, this.end);
+    this.end += chunk.length;
+  }
+
+  private take(upTo: number): Buffer {
+    const bytes = Buffer.from(this.buf.subarray(this.start, upTo));
+    this.start = upTo;
+    this.scan = upTo;
+    this.root = undefined;
+    return bytes;
+  }
+
+  private next(): Frame | undefined {
+    const buf = this.buf;
+    if (!this.root) {
+      // Skip what may precede a root: whitespace, a UTF-8 BOM, prolog, comments, DOCTYPE.
+      let i = this.start;
+      for (;;) {
+        while (i < this.end && isSpace(buf[i]!)) i++;
+        if (i + 2 < this.end && buf[i] === 0xef && buf[i + 1] === 0xbb && buf[i + 2] === 0xbf) {
+          i += 3;
+          continue;
+        }
+        if (i + 1 < this.end && buf[i] === LT && (buf[i + 1] === QUESTION || buf[i + 1] === BANG)) {
+          const close = buf[i + 1] === BANG && buf[i + 2] === 0x2d ? buf.indexOf('-->', i + 4) : buf.indexOf(GT, i + 2);
+          if (close === -1 || close >= this.end) {
+            this.start = i;
+            return undefined;
+          }
+          i = close + (buf[close] === GT ? 1 : 3);
+          continue;
+        }
+        break;
+      }
+      this.start = i;
+      if (i >= this.end) return undefined;
+      if (buf[i] !== LT || (i + 1 < this.end && !isNameStart(buf[i + 1]!))) {
+        // Not XML: hand the line back so the peer can answer it, and resynchronise after it.
+        const nl = buf.indexOf(LF, i);
+        if (nl === -1 || nl >= this.end) return undefined;
+        return { kind: 'garbage', bytes: this.take(nl + 1) };
+      }
+      let j = i + 1;
+      while (j < this.end && isNameChar(buf[j]!)) j++;
+      if (j >= this.end) return undefined;
+      const gt = buf.indexOf(GT, j);
+      if (gt === -1 || gt >= this.end) return undefined;
+      const root = Buffer.from(buf.subarray(i + 1, j));
+      if (buf[gt - 1] === SLASH) {
+        return { kind: 'message', root: root.toString('latin1'), bytes: this.take(gt + 1) };
+      }
+      this.root = root;
+      this.scan = gt + 1;
+    }
+    const root = this.root;
+    // Look for `</root` + optional whitespace + `>`, ASCII case-insensitively.
+    let from = this.scan;
+    for (;;) {
+      const at = buf.indexOf('</', from);
+      if (at === -1 || at >= this.end) {
+        // Keep a trailing `<` in view: the next chunk may complete `</`.
+        this.scan = Math.max(this.start, this.end - 1);
+        return undefined;
+      }
+      let k = at + 2;
+      let matched = true;
+      for (let r = 0; r < root.length; r++, k++) {
+        if (k >= this.end) {
+          this.scan = at;
+          return undefined;
+        }
+        if (lower(buf[k]!) !== lower(root[r]!)) {
+          matched = false;
+          break;
+        }
+      }
+      if (matched) {
+        while (k < this.end && isSpace(buf[k]!)) k++;
+        if (k >= this.end) {
+          this.scan = at;
+          return undefined;
+        }
+        if (buf[k] === GT) {
+          const rootName = root.toString('latin1');
+          const bytes = this.take(k + 1);
+          return { kind: 'message', root: rootName, bytes };
+        }
+      }
+      from = at + 2;
+    }
+  }
+}
+
+/** Frame a whole byte string at once (tests, files). */
+export function frameAll(bytes: Buffer, maxMessageBytes?: number): Frame[] {
+  return new MessageFramer(maxMessageBytes).push(bytes);
+}

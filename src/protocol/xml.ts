@@ -1,0 +1,278 @@
+/**
+ * XML of the API: build requests, results and events, and parse what a core or a client sends.
+ *
+ * Everything built here is well-formed and escaped; element names are checked, so no value or name
+ * can inject markup. Parsing is deliberately lenient because the product's own documents and real
+ * outputs are not always well-formed: raw `&` (`Sales & Marketing`), a mismatched close
+ * (`<AGENT_ID>2</USERID>`), inner elements never closed (`<USERS>` in IMPORTUSER LIST), a stray
+ * `<` in text (`C:\Recordings\<`). The parser never expands entities beyond the predefined and
+ * numeric ones, ignores DOCTYPE declarations and bounds depth and element count.
+ */
+
+export interface XmlElement {
+  name: string;
+  /** Concatenated character data directly inside the element, whitespace kept. */
+  text: string;
+  children: XmlElement[];
+}
+
+export class XmlSyntaxError extends Error {
+  override name = 'XmlSyntaxError';
+}
+
+/** An element name we accept to emit: ASCII, no namespace prefix. */
+const elementNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+export function isXmlName(name: string): boolean {
+  return elementNamePattern.test(name) && !/^xml/i.test(name);
+}
+
+export function element(name: string, content: string | readonly XmlElement[] = ''): XmlElement {
+  if (!isXmlName(name)) throw new XmlSyntaxError(`not a valid element name: ${JSON.stringify(name)}`);
+  return typeof content === 'string'
+    ? { name, text: content, children: [] }
+    : { name, text: '', children: [...content] };
+}
+
+// Characters XML 1.0 cannot carry at all, even as references: C0 controls other than tab, LF, CR;
+// lone surrogates; U+FFFE and U+FFFF. They are replaced by U+FFFD rather than dropped silently.
+const unrepresentable = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Escape character data. `\r` becomes a reference so that it survives end-of-line normalisation. */
+export function escapeText(value: string): string {
+  return value
+    .replace(unrepresentable, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r/g, '&#13;');
+}
+
+const EOL = '\r\n';
+
+/**
+ * Serialise with one tab per level and CRLF line ends, the layout of the product's own answers.
+ * Leaves are written on one line; an element with children never carries text.
+ */
+export function serialize(root: XmlElement): string {
+  const out: string[] = [];
+  const write = (node: XmlElement, depth: number): void => {
+    if (!isXmlName(node.name)) throw new XmlSyntaxError(`not a valid element name: ${JSON.stringify(node.name)}`);
+    const indent = '\t'.repeat(depth);
+    if (node.children.length === 0) {
+      out.push(`${indent}<${node.name}>${escapeText(node.text)}</${node.name}>`);
+      return;
+    }
+    out.push(`${indent}<${node.name}>`);
+    for (const child of node.children) write(child, depth + 1);
+    out.push(`${indent}</${node.name}>`);
+  };
+  write(root, 0);
+  return out.join(EOL) + EOL;
+}
+
+export type ParamEntries = Iterable<readonly [string, string]>;
+
+/** `<REQUEST><TYPE>..</TYPE><REQUESTID>..</REQUESTID>...</REQUEST>` followed by CRLF. */
+export function buildRequest(type: string, requestId: string | number, params: ParamEntries = []): string {
+  const children = [element('TYPE', type), element('REQUESTID', String(requestId))];
+  for (const [name, value] of params) children.push(element(name, value));
+  return serialize(element('REQUEST', children));
+}
+
+export interface ResultHeader {
+  requestType: string;
+  requestId: string | number;
+  resultType: string;
+  resultCode: number;
+  resultMessage: string;
+}
+
+/** A RESULT: the standard header in the order the product writes it, then the body. */
+export function buildResult(header: ResultHeader, body: readonly XmlElement[] = []): string {
+  return serialize(resultElement(header, body));
+}
+
+export function resultElement(header: ResultHeader, body: readonly XmlElement[] = []): XmlElement {
+  return element('RESULT', [
+    element('REQUESTTYPE', header.requestType),
+    element('REQUESTID', String(header.requestId)),
+    element('RESULTTYPE', header.resultType),
+    element('RESULTCODE', String(header.resultCode)),
+    element('RESULTMSG', header.resultMessage),
+    ...body,
+  ]);
+}
+
+export interface EventHeader {
+  eventClass: string;
+  eventType: string;
+  module: string;
+  eventXref: string | number;
+}
+
+/** A CALLCOPYEVENT as the Event Interface documents it. */
+export function buildEvent(header: EventHeader, data: ParamEntries): string {
+  const fields: XmlElement[] = [];
+  for (const [name, value] of data) fields.push(element(name, value));
+  return serialize(
+    element('CALLCOPYEVENT', [
+      element('EVENTCLASS', header.eventClass),
+      element('EVENTTYPE', header.eventType),
+      element('MODULE', header.module),
+      element('EVENTXREF', String(header.eventXref)),
+      element('EVENTDATA', fields),
+    ]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lenient parsing
+
+export interface ParseLimits {
+  maxDepth: number;
+  maxElements: number;
+}
+
+const defaultLimits: ParseLimits = { maxDepth: 64, maxElements: 200_000 };
+
+const nameStart = /[A-Za-z_:]/;
+const nameChar = /[A-Za-z0-9_.:\-]/;
+
+const predefinedEntities: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** Decode the predefined and numeric references; anything else stays literal (a raw `&`). */
+export function decodeEntities(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(/&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z]{2,4});/g, (whole, ref: string) => {
+    if (ref.startsWith('#')) {
+      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return whole;
+      return String.fromCodePoint(code);
+    }
+    return predefinedEntities[ref] ?? whole;
+  });
+}
+
+/**
+ * Parse one XML document leniently and return its root element. Text before the root, a prolog,
+ * comments, DOCTYPE and anything after the root closes are ignored. Throws XmlSyntaxError only
+ * when there is no root element at all or a limit is exceeded.
+ */
+export function parseXml(input: string, limits: ParseLimits = defaultLimits): XmlElement {
+  const stack: XmlElement[] = [];
+  let root: XmlElement | undefined;
+  let elements = 0;
+  let i = 0;
+  const n = input.length;
+
+  const appendText = (raw: string, decode: boolean): void => {
+    const top = stack[stack.length - 1];
+    if (top) top.text += decode ? decodeEntities(raw) : raw;
+  };
+
+  while (i < n) {
+    const lt = input.indexOf('<', i);
+    if (lt === -1) {
+      appendText(input.slice(i), true);
+      break;
+    }
+    if (lt > i) appendText(input.slice(i, lt), true);
+    i = lt;
+    const next = input[i + 1];
+    if (input.startsWith('<!--', i)) {
+      const end = input.indexOf('-->', i + 4);
+      i = end === -1 ? n : end + 3;
+      continue;
+    }
+    if (input.startsWith('<![CDATA[', i)) {
+      const end = input.indexOf(']]>', i + 9);
+      appendText(input.slice(i + 9, end === -1 ? n : end), false);
+      i = end === -1 ? n : end + 3;
+      continue;
+    }
+    if (next === '?' || next === '!') {
+      // Prolog, processing instruction or DOCTYPE: skipped, never interpreted.
+      const end = input.indexOf('>', i + 2);
+      i = end === -1 ? n : end + 1;
+      continue;
+    }
+    if (next === '/') {
+      let j = i + 2;
+      while (j < n && nameChar.test(input[j]!)) j++;
+      const name = input.slice(i + 2, j);
+      const gt = input.indexOf('>', j);
+      if (name === '' || gt === -1) {
+        appendText(input.slice(i, gt === -1 ? n : gt + 1), true);
+        i = gt === -1 ? n : gt + 1;
+        continue;
+      }
+      i = gt + 1;
+      let match = -1;
+      for (let k = stack.length - 1; k >= 0; k--) {
+        if (stack[k]!.name === name) {
+          match = k;
+          break;
+        }
+      }
+      if (match === -1) {
+        // A close that matches nothing open (`<AGENT_ID>2</USERID>`) closes the innermost element,
+        // but never the root: only a close naming the root ends the document.
+        if (stack.length > 1) stack.pop();
+      } else {
+        stack.length = match;
+      }
+      if (stack.length === 0) break;
+      continue;
+    }
+    if (next === undefined || !nameStart.test(next)) {
+      // A `<` that starts no tag is text.
+      appendText('<', false);
+      i += 1;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && nameChar.test(input[j]!)) j++;
+    const name = input.slice(i + 1, j);
+    // Skip attributes, honouring quotes so that a `>` inside a value does not end the tag.
+    let k = j;
+    let quote = '';
+    while (k < n) {
+      const c = input[k]!;
+      if (quote) {
+        if (c === quote) quote = '';
+      } else if (c === '"' || c === "'") {
+        quote = c;
+      } else if (c === '>') {
+        break;
+      }
+      k++;
+    }
+    const selfClosing = k < n && input[k - 1] === '/';
+    i = k < n ? k + 1 : n;
+    const node: XmlElement = { name, text: '', children: [] };
+    if (++elements > limits.maxElements) throw new XmlSyntaxError(`more than ${limits.maxElements} elements`);
+    const parent = stack[stack.length - 1];
+    if (parent) parent.children.push(node);
+    else if (!root) root = node;
+    else break; // a second top-level element: the document already ended
+    if (!selfClosing) {
+      stack.push(node);
+      if (stack.length > limits.maxDepth) throw new XmlSyntaxError(`nesting deeper than ${limits.maxDepth}`);
+    } else if (stack.length === 0) {
+      break;
+    }
+  }
+  if (!root) throw new XmlSyntaxError('no XML element found');
+  return root;
+}
+
+/** The first child with this name, compared case-insensitively (cores and clients vary in case). */
+export function child(parent: XmlElement, name: string): XmlElement | undefined {
+  const upper = name.toUpperCase();
+  return parent.children.find((c) => c.name.toUpperCase() === upper);
+}
+
+export function childText(parent: XmlElement, name: string): string | undefined {
+  return child(parent, name)?.text;
+}
