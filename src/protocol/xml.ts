@@ -155,6 +155,32 @@ export function decodeEntities(text: string): string {
 }
 
 /**
+ * Where a DOCTYPE ends: the first `>` outside quotes, comments and the internal subset (`[...]`),
+ * whose entity values may hold markup (`<!ENTITY x "<b>1>2</b>">`). -1 if it never ends; like any
+ * unterminated declaration it then runs to the end of the input, which keeps parsing linear.
+ */
+function endOfDoctype(input: string, from: number): number {
+  let subset = 0;
+  for (let k = from; k < input.length; k++) {
+    const c = input[k];
+    if (c === '"' || c === "'") {
+      k = input.indexOf(c, k + 1);
+    } else if (c === '<' && input.startsWith('<!--', k)) {
+      k = input.indexOf('-->', k + 4);
+      if (k !== -1) k += 2;
+    } else if (c === '[') {
+      subset++;
+    } else if (c === ']') {
+      if (subset > 0) subset--;
+    } else if (c === '>' && subset === 0) {
+      return k;
+    }
+    if (k === -1) return -1;
+  }
+  return -1;
+}
+
+/**
  * Parse one XML document leniently and return its root element. Text before the root, a prolog,
  * comments, DOCTYPE and anything after the root closes are ignored. Throws XmlSyntaxError only
  * when there is no root element at all or a limit is exceeded.
@@ -193,7 +219,7 @@ export function parseXml(input: string, limits: ParseLimits = defaultLimits): Xm
     }
     if (next === '?' || next === '!') {
       // Prolog, processing instruction or DOCTYPE: skipped, never interpreted.
-      const end = input.indexOf('>', i + 2);
+      const end = input.slice(i, i + 9).toUpperCase() === '<!DOCTYPE' ? endOfDoctype(input, i + 9) : input.indexOf('>', i + 2);
       i = end === -1 ? n : end + 1;
       continue;
     }
@@ -208,6 +234,8 @@ export function parseXml(input: string, limits: ParseLimits = defaultLimits): Xm
         continue;
       }
       i = gt + 1;
+      // A close before the root opens is text before the root: ignored.
+      if (stack.length === 0) continue;
       let match = -1;
       for (let k = stack.length - 1; k >= 0; k--) {
         if (stack[k]!.name === name) {

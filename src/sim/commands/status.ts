@@ -1,0 +1,324 @@
+/**
+ * The informational commands: DEVICELIST, DEVICESTATUS, DEVICERECORDINGSTATUS, SYSTEMSTATUS,
+ * CHANNELS, STATIONS, FETCHTERMINOLOGY, CALLLIST and AGENTWINDOW. None changes state.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { userFieldNames } from '../../protocol/catalog.js';
+import { ResultCode } from '../../protocol/result-codes.js';
+import { element, type XmlElement } from '../../protocol/xml.js';
+import { ApiError, ok, type CommandOutcome, type CoreRequest, type SimContext } from '../context.js';
+import { agentOfDevice, deviceById, devicesOfAgent, noMatchingDevice, userBy } from '../directory.js';
+import { productRecordingRoot, productTime, sqlServerTime, uptimeSentence } from '../product-format.js';
+import { activeCalls, latestSegment, openSegments } from '../recorder.js';
+import type { CallRow, DeviceRow, RecordingRow, SegmentRow, UserRow } from '../store.js';
+
+const userElements = (row: object | undefined): XmlElement[] =>
+  userFieldNames.map((u) => element(u, String((row as Record<string, unknown> | undefined)?.[u.toLowerCase()] ?? '')));
+
+/** The call a device reports: the one in progress, else the last one. */
+function currentCall(ctx: SimContext, deviceId: string): CallRow | undefined {
+  return ctx.db
+    .prepare('SELECT * FROM calls WHERE device_id = ? ORDER BY active DESC, start_ms DESC, call_id DESC LIMIT 1')
+    .get(deviceId) as CallRow | undefined;
+}
+
+const isRecording = (segment: SegmentRow | undefined): boolean => !!segment && segment.stop_ms === null && segment.paused_since === null;
+
+/** The DEVICE element of DEVICELIST and DEVICESTATUS. */
+function deviceElement(ctx: SimContext, device: DeviceRow): XmlElement {
+  const call = currentCall(ctx, device.device_id);
+  const agent = agentOfDevice(ctx, device);
+  const segment = call ? latestSegment(ctx, call.call_id) : undefined;
+  return element('DEVICE', [
+    element('DEVICEID', device.device_id),
+    element('DEVICEALIAS', device.device_alias),
+    element('SYS_USER', call?.sys_user || agent?.sys_user || ''),
+    element('CRM_USER', call?.crm_user || agent?.crm_user || ''),
+    element('GROUP', call?.sgroup ?? ''),
+    element('GATE', call?.gate ?? ''),
+    element('ANI', call?.ani ?? ''),
+    element('DNIS', call?.dnis ?? ''),
+    ...userElements(call),
+    element('CALLDIRECTION', call?.calldirection ?? ''),
+    element('ISTRUNK', device.is_trunk),
+    element('STATION', call?.station ?? ''),
+    element('STARTTIME', productTime(call?.start_ms)),
+    element('STOPTIME', productTime(call?.stop_ms)),
+    element('COREIDENT', call ? String(call.core_ident) : ''),
+    element('RECORDING', [
+      element('ISRECORDING', isRecording(segment) ? 'Y' : 'N'),
+      element('ISRECORDINGVIDEO', 'N'),
+      element('FILENAME', segment?.filename ?? ''),
+      element('CALLID', call?.callid ?? ''),
+      element('SESSIONID', ''),
+      element('CALLINSTANCE', call?.call_instance ?? ''),
+    ]),
+  ]);
+}
+
+const devicesElement = (ctx: SimContext, devices: readonly DeviceRow[]): XmlElement =>
+  element('DEVICES', [element('COUNT', String(devices.length)), ...devices.map((d) => deviceElement(ctx, d))]);
+
+export function deviceList(_req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const devices = ctx.db.prepare('SELECT * FROM devices ORDER BY device_id').all() as DeviceRow[];
+  return ok('API_OK', [devicesElement(ctx, devices)]);
+}
+
+function agentNamed(ctx: SimContext, params: ReadonlyMap<string, string>): UserRow | undefined {
+  const sysUser = params.get('SYS_USER');
+  if (sysUser) return userBy(ctx, 'sys_user', sysUser);
+  const crmUser = params.get('CRM_USER');
+  if (crmUser) return userBy(ctx, 'crm_user', crmUser);
+  return undefined;
+}
+
+/** The devices a status query selects by its one selector. */
+function selectDevices(ctx: SimContext, params: ReadonlyMap<string, string>): DeviceRow[] {
+  const deviceId = params.get('DEVICEID');
+  if (deviceId) {
+    const device = deviceById(ctx, deviceId);
+    return device ? [device] : [];
+  }
+  const callId = params.get('CALLID');
+  if (callId) {
+    return ctx.db
+      .prepare('SELECT DISTINCT d.* FROM devices d JOIN calls c ON c.device_id = d.device_id WHERE c.callid = ? ORDER BY d.device_id')
+      .all(callId) as DeviceRow[];
+  }
+  const alias = params.get('DEVICEALIAS');
+  if (alias) {
+    return ctx.db.prepare('SELECT * FROM devices WHERE device_alias = ? OR (device_id = ? AND device_alias = \'\') ORDER BY device_id').all(alias, alias) as DeviceRow[];
+  }
+  const agent = agentNamed(ctx, params);
+  return agent ? devicesOfAgent(ctx, agent) : [];
+}
+
+export function deviceStatus(req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const devices = selectDevices(ctx, req.params);
+  if (devices.length === 0) throw noMatchingDevice();
+  return ok('Found the following matching devices', [devicesElement(ctx, devices)]);
+}
+
+function instanceStatus(segments: readonly SegmentRow[]): string {
+  if (segments.some((s) => s.paused_since !== null)) return 'recordpaused';
+  return segments.length > 0 ? 'recording' : 'notrecording';
+}
+
+export function deviceRecordingStatus(req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const devices = selectDevices(ctx, req.params);
+  if (devices.length === 0) throw noMatchingDevice();
+  const body = devices.map((device) => {
+    const agent = agentOfDevice(ctx, device);
+    const calls = activeCalls(ctx, device.device_id);
+    return element('DEVICE', [
+      element('DEVICEID', device.device_id),
+      element('DEVICEALIAS', device.device_alias),
+      element('SYS_USER', agent?.sys_user ?? ''),
+      element('CRM_USER', agent?.crm_user ?? ''),
+      element('COREIDENT', calls[0] ? String(calls[0].core_ident) : ''),
+      ...calls.map((call) => {
+        const open = openSegments(ctx, call.call_id);
+        const segment = latestSegment(ctx, call.call_id);
+        return element('RECORDING', [
+          element('GROUP', call.sgroup),
+          element('GATE', call.gate),
+          element('ANI', call.ani),
+          element('DNIS', call.dnis),
+          ...userElements(call),
+          element('CALLDIRECTION', call.calldirection),
+          element('ISTRUNK', device.is_trunk),
+          element('STATION', call.station),
+          element('STARTTIME', productTime(call.start_ms)),
+          element('STOPTIME', ''),
+          element('ISRECORDING', open.length > 0 ? 'Y' : 'N'),
+          element('ISRECORDINGVIDEO', 'N'),
+          element('FILENAME', segment?.filename ?? ''),
+          element('CALLID', call.callid),
+          element('SESSIONID', ''),
+          element('CALLINSTANCE', call.call_instance),
+          element('STATUS', instanceStatus(open)),
+        ]);
+      }),
+    ]);
+  });
+  return ok('Following active call instances found for specified deviceID, devicealias, crm_user or sys_user', body);
+}
+
+const mb = (bytes: number): number => Math.round(bytes / (1024 * 1024));
+
+/** SYSTEMSTATUS from the machine the simulator runs on: its disk, RAM, processors and uptime. */
+export function systemStatus(_req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const disk = fs.statfsSync(ctx.recordingsDir);
+  const capacityMb = mb(disk.blocks * disk.bsize);
+  const freeMb = mb(disk.bavail * disk.bsize);
+  const freePct = capacityMb > 0 ? ((freeMb / capacityMb) * 100).toFixed(2) : '0.00';
+  const gb = (m: number): string => (m / 1024).toFixed(2);
+  const totalRam = mb(os.totalmem());
+  const freeRam = mb(os.freemem());
+  const processors = os.cpus().map((cpu, i) =>
+    element(`PROCESSOR${i}`, [element('SYSTEMPROCESSORSPEED', `${cpu.speed}MHz`), element('SYSTEMPROCESSORTYPE', cpu.model.trim())]),
+  );
+  return ok('API_OK', [
+    element('RECORDINGPATH', productRecordingRoot),
+    element('RECORDINGSPACEINFO', `${gb(freeMb)}GB of ${gb(capacityMb)}GB`),
+    element('RECORDINGTOTALDISKCAPACITY', String(capacityMb)),
+    element('RECORDINGTOTALDISKFREE', String(freeMb)),
+    element('RECORDINGTOTALDISKFREEPCT', freePct),
+    element('SYSTEMUPTIME', uptimeSentence(os.uptime())),
+    ...processors,
+    element('SYSTEMRAMTOTAL', String(totalRam)),
+    element('SYSTEMRAMFREE', String(freeRam)),
+    element('SYSTEMRAMUSED', String(totalRam - freeRam)),
+    element('SYSTEMRAMUSEDPCT', String(totalRam > 0 ? Math.round(((totalRam - freeRam) / totalRam) * 100) : 0)),
+  ]);
+}
+
+interface ChannelRow {
+  id: number;
+  state: string;
+  playback_extension: string;
+  recording_device_alias: string;
+  recording_device: string;
+  last_state_change: number;
+}
+
+export function channels(_req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const rows = ctx.db.prepare('SELECT * FROM channels ORDER BY id').all() as ChannelRow[];
+  return ok('API_OK', [
+    element('COUNT', String(rows.length)),
+    element(
+      'CHANNELS',
+      rows.map((c) =>
+        element('CHANNEL', [
+          element('ID', String(c.id)),
+          element('STATE', c.state),
+          element('PLAYBACKEXTENSION', c.playback_extension),
+          element('RECORDINGDEVICEALIAS', c.recording_device_alias),
+          element('RECORDINGDEVICE', c.recording_device),
+          element('LASTSTATECHANGE', productTime(c.last_state_change)),
+          element('LASTSTATECHANGEUNIXTIME', String(Math.floor(c.last_state_change / 1000))),
+        ]),
+      ),
+    ),
+  ]);
+}
+
+export function stations(_req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const rows = ctx.db.prepare('SELECT station_name, device_id FROM stations ORDER BY station_name').all() as {
+    station_name: string;
+    device_id: string;
+  }[];
+  return ok('API_OK', [
+    element('COUNT', String(rows.length)),
+    element(
+      'STATIONS',
+      rows.map((r) => element('STATION', [element('STATIONNAME', r.station_name), element('DEVICEID', r.device_id)])),
+    ),
+  ]);
+}
+
+export function fetchTerminology(_req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const rows = ctx.db.prepare('SELECT name, value FROM terminology ORDER BY position').all() as { name: string; value: string }[];
+  return ok('API_OK', [
+    element('COUNT', String(rows.length)),
+    element('SETTINGS', rows.map((r) => element('TERMINOLOGY', [element('NAME', r.name), element('VALUE', r.value)]))),
+  ]);
+}
+
+/** The most CALLLIST answers with when CALLCOUNT does not ask for fewer, to bound an answer's size. */
+export const callListLimit = 1000;
+
+const callListFilters: readonly (readonly [string, string])[] = [
+  ['DEVICEID', 'device_id'],
+  ['CRM_USER', 'crm_user'],
+  ['SYS_USER', 'sys_user'],
+  ['DEVICEALIAS', 'device_alias'],
+  ['GROUP', 'sgroup'],
+  ['GATE', 'gate'],
+  ['ANI', 'ani'],
+  ['DNIS', 'dnis'],
+  ...userFieldNames.map((u) => [u, u.toLowerCase()] as const),
+];
+
+export function callList(req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const where: string[] = [];
+  const values: (string | number)[] = [];
+  for (const [param, column] of callListFilters) {
+    const value = req.params.get(param);
+    if (!value) continue;
+    where.push(`r.${column} = ?`);
+    values.push(value);
+  }
+  const start = req.params.get('CALLDATESTART');
+  if (start) {
+    where.push('r.recording_time >= ?');
+    values.push(Number(start));
+  }
+  const end = req.params.get('CALLDATEEND');
+  if (end) {
+    where.push('r.recording_time <= ?');
+    values.push(Number(end));
+  }
+  const countParam = req.params.get('CALLCOUNT');
+  if (countParam && Number(countParam) < 1) {
+    throw new ApiError(ResultCode.API_INVALID_MESSAGE_FORMAT, 'CALLCOUNT must be a positive number');
+  }
+  const limit = Math.min(countParam ? Number(countParam) : callListLimit, callListLimit);
+  const rows = ctx.db
+    .prepare(
+      `SELECT r.*, u.first_name AS agent_first_name, u.last_name AS agent_last_name
+       FROM recordings r LEFT JOIN users u ON CAST(u.user_id AS TEXT) = r.agent_id
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY r.recording_time DESC, r.ident DESC LIMIT ?`,
+    )
+    .all(...values, limit) as (RecordingRow & { agent_first_name: string | null; agent_last_name: string | null })[];
+  const base = ctx.options.playbackBaseUrl.replace(/\/+$/, '');
+  return ok(
+    'API_OK',
+    rows.map((r, i) =>
+      element('SEARCHRESULT', [
+        element('CALLNUMBER', String(i + 1)),
+        element('DEVICEID', r.device_id),
+        element('DEVICEALIAS', r.device_alias),
+        element('ANI', r.ani),
+        element('DNIS', r.dnis),
+        element('CALLDIRECTION', r.calldirection),
+        element('GROUP', r.sgroup),
+        element('GATE', r.gate),
+        ...userElements(r),
+        element('RECORDID', String(r.ident)),
+        element('RECORDINGTIME', String(r.recording_time)),
+        element('DURATION', String(r.duration)),
+        element('AGENTFIRSTNAME', r.agent_first_name ?? ''),
+        element('AGENTLASTNAME', r.agent_last_name ?? ''),
+        element('CRM_USER', r.crm_user),
+        element('SYS_USER', r.sys_user),
+        element('PLAYBACKLINK', `${base}/${r.ident}/false`),
+      ]),
+    ),
+  );
+}
+
+export function agentWindow(req: CoreRequest, ctx: SimContext): CommandOutcome {
+  const computer = req.params.get('COMPUTERNAME');
+  const username = req.params.get('USERNAME');
+  const row = (computer
+    ? ctx.db.prepare('SELECT * FROM agent_windows WHERE computer_name = ?').get(computer)
+    : ctx.db.prepare('SELECT * FROM agent_windows WHERE username = ? ORDER BY last_update DESC LIMIT 1').get(username)) as
+    | { domain: string; ip_address: string; status: string; application_title: string; last_update: number }
+    | undefined;
+  if (!row) {
+    throw new ApiError(
+      ResultCode.API_AGENT_NOT_FOUND,
+      computer ? `No agent window was captured on computer ${computer}` : `No agent window was captured for user ${username}`,
+    );
+  }
+  return ok('API_OK', [
+    element('DOMAIN', row.domain),
+    element('IPADDRESS', row.ip_address),
+    element('STATUS', row.status),
+    element('APPLICATIONTITLE', row.application_title),
+    element('LASTUPDATE', sqlServerTime(row.last_update)),
+  ]);
+}
