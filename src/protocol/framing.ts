@@ -27,6 +27,13 @@ const SLASH = 0x2f;
 const LF = 0x0a;
 const QUESTION = 0x3f;
 const BANG = 0x21;
+const QUOTE = 0x22;
+const APOSTROPHE = 0x27;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+/** Lower case: compared against lower-cased bytes. */
+const COMMENT_OPEN = Buffer.from('<!--', 'latin1');
+const DOCTYPE = Buffer.from('<!doctype', 'latin1');
 
 const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 const isNameStart = (b: number): boolean =>
@@ -96,6 +103,68 @@ export class MessageFramer {
     return bytes;
   }
 
+  /**
+   * Just past the prolog, comment, processing instruction or DOCTYPE that starts at `at`, or -1 while
+   * it is incomplete. Only bytes before `end` count: the buffer beyond holds stale data.
+   */
+  private declarationEnd(at: number): number {
+    const comment = this.startsWith(at, COMMENT_OPEN);
+    if (comment === undefined) return -1;
+    if (comment) return this.after('-->', at + COMMENT_OPEN.length);
+    if (this.buf[at + 1] === BANG) {
+      const doctype = this.startsWith(at, DOCTYPE);
+      if (doctype === undefined) return -1;
+      if (doctype) return this.doctypeEnd(at + DOCTYPE.length);
+    }
+    return this.after('>', at + 2);
+  }
+
+  /**
+   * A DOCTYPE ends at the first `>` outside quotes, comments and the internal subset (`[...]`),
+   * whose entity values may hold markup (`<!ENTITY x "a>b<RESULT/>">`).
+   */
+  private doctypeEnd(from: number): number {
+    const buf = this.buf;
+    let subset = 0;
+    for (let k = from; k < this.end; k++) {
+      const b = buf[k]!;
+      if (b === QUOTE || b === APOSTROPHE) {
+        const after = this.after(b === QUOTE ? '"' : "'", k + 1);
+        if (after === -1) return -1;
+        k = after - 1;
+      } else if (b === LT) {
+        const comment = this.startsWith(k, COMMENT_OPEN);
+        if (comment === undefined) return -1;
+        if (!comment) continue;
+        const after = this.after('-->', k + COMMENT_OPEN.length);
+        if (after === -1) return -1;
+        k = after - 1;
+      } else if (b === OPEN_BRACKET) {
+        subset++;
+      } else if (b === CLOSE_BRACKET) {
+        if (subset > 0) subset--;
+      } else if (b === GT && subset === 0) {
+        return k + 1;
+      }
+    }
+    return -1;
+  }
+
+  /** Just past the first `needle` from `from` that lies wholly in the bytes received, or -1. */
+  private after(needle: string, from: number): number {
+    const at = this.buf.indexOf(needle, from);
+    return at === -1 || at + needle.length > this.end ? -1 : at + needle.length;
+  }
+
+  /** Whether the bytes at `at` spell `pattern` (ASCII, any case); undefined until enough have arrived to tell. */
+  private startsWith(at: number, pattern: Buffer): boolean | undefined {
+    for (let r = 0; r < pattern.length; r++) {
+      if (at + r >= this.end) return undefined;
+      if (lower(this.buf[at + r]!) !== pattern[r]) return false;
+    }
+    return true;
+  }
+
   private next(): Frame | undefined {
     const buf = this.buf;
     if (!this.root) {
@@ -108,12 +177,12 @@ export class MessageFramer {
           continue;
         }
         if (i + 1 < this.end && buf[i] === LT && (buf[i + 1] === QUESTION || buf[i + 1] === BANG)) {
-          const close = buf[i + 1] === BANG && buf[i + 2] === 0x2d ? buf.indexOf('-->', i + 4) : buf.indexOf(GT, i + 2);
-          if (close === -1 || close >= this.end) {
+          const after = this.declarationEnd(i);
+          if (after === -1) {
             this.start = i;
             return undefined;
           }
-          i = close + (buf[close] === GT ? 1 : 3);
+          i = after;
           continue;
         }
         break;

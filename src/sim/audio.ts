@@ -94,7 +94,8 @@ export function linearToMuLaw(sample: number): number {
 export function muLawToLinear(code: number): number {
   const u = ~code & 0xff;
   const magnitude = ((((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4)) - 0x84;
-  return u & 0x80 ? -magnitude : magnitude;
+  // Code 0x7F is mu-law's negative zero; JavaScript's -0 is not a sample value.
+  return u & 0x80 && magnitude !== 0 ? -magnitude : magnitude;
 }
 
 /** ITU-T G.711 A-law code of a 16-bit linear sample (even bits inverted: the 0x55 XOR). */

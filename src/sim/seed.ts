@@ -48,7 +48,7 @@ interface AgentSeed {
 
 const agents: readonly AgentSeed[] = [
   { first: 'Greg', last: 'Kerber', username: 'gkerber', sysUser: 'gkerber', crmUser: 'CCGKERBER', phone: 'DESK1', device: '1111', site: 1 },
-  { first: 'John', last: 'Smith', username: 'jsmith', sysUser: 'JSMITH', crmUser: 'CRMJSMITH', phone: '1234', device: '7010', site: 1 },
+  { first: 'John', last: 'Smith', username: 'jsmith', sysUser: 'JSMITH', crmUser: 'CRMJSMITH', phone: '3540', device: '7010', site: 1 },
   { first: 'John', last: 'Doe', username: 'JDOE', sysUser: 'jdoe', crmUser: 'john', phone: '7001', site: 1 },
   { first: 'Jane', last: 'Doe', username: 'jane.doe', sysUser: 'jane.doe', crmUser: 'janed', phone: '7008', site: 1 },
   { first: 'Maria', last: 'Garcia', username: 'mgarcia', sysUser: 'maria.garcia', crmUser: 'mgarcia', phone: '7002', site: 1 },
@@ -168,7 +168,9 @@ export function seedStore(ctx: SimContext): boolean {
     );
     const apps = ['Internet Explorer', 'Salesforce - Case 00012345', 'Outlook', 'CRM - Customer Lookup', 'Excel'];
     agents.forEach((a, i) => {
-      insertWindow.run(a.username === 'ceddy' ? 'ceddy' : `WS${a.phone}`, a.username, 'uptivity.com', `10.100.5.${10 + i}`, i % 5 === 3 ? 'AWAY' : 'AVAILABLE', apps[i % apps.length], now - (i + 1) * 90_000);
+      // ceddy's window is the one the AGENTWINDOW example shows.
+      if (a.username === 'ceddy') insertWindow.run('ceddy', 'ceddy', 'uptivity.com', '10.100.5.91', 'AVAILABLE', 'Internet Explorer', now - 60_000);
+      else insertWindow.run(`WS${a.phone}`, a.username, 'uptivity.com', `10.100.5.${10 + i}`, i % 5 === 3 ? 'AWAY' : 'AVAILABLE', apps[i % apps.length], now - (i + 1) * 90_000);
     });
 
     const insertRecording = db.prepare(
@@ -213,7 +215,7 @@ export function seedStore(ctx: SimContext): boolean {
     // The recordings the manual's examples name: CALLLIST's (device 1111, USER3 12345, August 2011,
     // RECORDID 13101 by John Smith at 1312921123 lasting 60 s), EMAIL's 46, COMBINEDEMAIL's 1509 and
     // the post-recording CALLUPDATE's 554853.
-    const smithAt1111 = { ...agents[1]!, device: '1111', phone: '1234' };
+    const smithAt1111 = { ...agents[1]!, device: '1111', phone: '1234' }; // signed on as 1234 back then
     [13096, 13097, 13098, 13099, 13100, 13101].forEach((ident, i) => {
       const time = ident === 13101 ? 1312921123 : 1312156800 + 3600 * 24 * (i + 1) + 3600 * 9;
       record(ident, smithAt1111, time * 1000, ident === 13101 ? 60 : 20 + i * 7, { user3: '12345' }, 'mulaw');
