@@ -154,7 +154,7 @@ export async function email(req: CoreRequest, ctx: SimContext): Promise<CommandO
   const { found, missing } = requestedRecordings(ctx, req);
   const [file] = requireMedia(ctx, found, missing);
   const recording = found[0]!;
-  const wav = combinedWavStream([file!]);
+  const wav = readableMedia(() => combinedWavStream([file!]), String(recording.ident));
   const content = kind.ffmpegArgs ? transcode(ctx.options.ffmpegPath, wav, kind.ffmpegArgs) : wav;
   await writeEmail(ctx.outboxDir, {
     from: { address: 'recordings@uptivity.invalid', name: 'Uptivity Recordings' },
@@ -162,6 +162,7 @@ export async function email(req: CoreRequest, ctx: SimContext): Promise<CommandO
     subject: `Recording ${recording.ident}`,
     text: `Recording ${recording.ident} of device ${recording.device_id}, ${recording.duration} seconds.`,
     attachment: { filename: `${recording.ident}.${format.toLowerCase()}`, contentType: kind.contentType, content },
+    date: new Date(ctx.clock.now()),
   });
   return ok();
 }
@@ -178,9 +179,19 @@ export async function combinedEmail(req: CoreRequest, ctx: SimContext): Promise<
     to: { address: to, ...(req.params.get('TONAME') ? { name: req.params.get('TONAME')! } : {}) },
     subject: `Recordings ${idents}`,
     text: `Recordings ${idents} combined into one file, ${found.reduce((s, r) => s + r.duration, 0)} seconds.`,
-    attachment: { filename: `combined-${found[0]!.ident}.wav`, contentType: 'audio/wav', content: combinedWavStream(files) },
+    attachment: { filename: `combined-${found[0]!.ident}.wav`, contentType: 'audio/wav', content: readableMedia(() => combinedWavStream(files), idents) },
+    date: new Date(ctx.clock.now()),
   });
   return ok();
+}
+
+/** Open the audio of recordings; a file that vanished or is not a readable WAV is API_FILE_NOT_FOUND. */
+function readableMedia<T>(open: () => T, idents: string): T {
+  try {
+    return open();
+  } catch (error) {
+    throw new ApiError(ResultCode.API_FILE_NOT_FOUND, `The audio of ${idents} cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Pipe a WAV stream through ffmpeg; the output is the attachment, never held whole in memory. */
