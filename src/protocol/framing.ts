@@ -48,8 +48,10 @@ export class MessageFramer {
   private end = 0;
   /** Root of the message being read, once its start tag is complete. */
   private root: Buffer | undefined;
-  /** Where the search for the closing tag resumes. */
+  /** Where the search for the end of a line, a start tag or the closing tag resumes. */
   private scan = 0;
+  /** Where the reading of an incomplete root name resumes. */
+  private nameScan = 0;
 
   constructor(readonly maxMessageBytes = 1024 * 1024) {
     this.buf = Buffer.allocUnsafe(Math.min(64 * 1024, maxMessageBytes + 16));
@@ -75,7 +77,7 @@ export class MessageFramer {
 
   private append(chunk: Buffer): void {
     if (this.start > 0 && this.start === this.end) {
-      this.start = this.end = this.scan = 0;
+      this.start = this.end = this.scan = this.nameScan = 0;
     }
     if (this.end + chunk.length > this.buf.length) {
       const live = this.end - this.start;
@@ -87,7 +89,8 @@ export class MessageFramer {
         this.buf.copy(grown, 0, this.start, this.end);
         this.buf = grown;
       }
-      this.scan -= this.start;
+      this.scan = Math.max(0, this.scan - this.start);
+      this.nameScan = Math.max(0, this.nameScan - this.start);
       this.start = 0;
       this.end = live;
     }
@@ -96,9 +99,12 @@ export class MessageFramer {
   }
 
   private take(upTo: number): Buffer {
+    // A message that arrived whole in one chunk is held to the same bound as one still pending.
+    if (upTo - this.start > this.maxMessageBytes) throw new FrameTooLargeError(this.maxMessageBytes);
     const bytes = Buffer.from(this.buf.subarray(this.start, upTo));
     this.start = upTo;
     this.scan = upTo;
+    this.nameScan = 0;
     this.root = undefined;
     return bytes;
   }
@@ -191,15 +197,25 @@ export class MessageFramer {
       if (i >= this.end) return undefined;
       if (buf[i] !== LT || (i + 1 < this.end && !isNameStart(buf[i + 1]!))) {
         // Not XML: hand the line back so the peer can answer it, and resynchronise after it.
-        const nl = buf.indexOf(LF, i);
-        if (nl === -1 || nl >= this.end) return undefined;
+        // Resume where the last search stopped, so a line trickling in byte by byte stays linear.
+        const nl = buf.indexOf(LF, Math.max(i, this.scan));
+        if (nl === -1 || nl >= this.end) {
+          this.scan = this.end;
+          return undefined;
+        }
         return { kind: 'garbage', bytes: this.take(nl + 1) };
       }
-      let j = i + 1;
+      let j = Math.max(i + 1, this.nameScan);
       while (j < this.end && isNameChar(buf[j]!)) j++;
-      if (j >= this.end) return undefined;
-      const gt = buf.indexOf(GT, j);
-      if (gt === -1 || gt >= this.end) return undefined;
+      if (j >= this.end) {
+        this.nameScan = j;
+        return undefined;
+      }
+      const gt = buf.indexOf(GT, Math.max(j, this.scan));
+      if (gt === -1 || gt >= this.end) {
+        this.scan = this.end;
+        return undefined;
+      }
       const root = Buffer.from(buf.subarray(i + 1, j));
       if (buf[gt - 1] === SLASH) {
         return { kind: 'message', root: root.toString('latin1'), bytes: this.take(gt + 1) };
