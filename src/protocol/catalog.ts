@@ -146,6 +146,8 @@ const p = {
   uniqueField: text('UNIQUEFIELD', 255, { description: 'A column of the Recording table that identifies the record.' }),
   uniqueId: text('UNIQUEID', 255, { description: 'The value of UNIQUEFIELD for the wanted record.' }),
   ident: text('IDENT', 255, { description: 'Recording IDs, comma-separated.' }),
+  /** The export functions and RECORDINGINFO are not bound by the EMAIL tables' varchar(255): up to 1000 IDs. */
+  identList: text('IDENT', 20_000, { description: 'Recording IDs, comma-separated (up to 1000).' }),
   encrypt: flag('ENCRYPT', { description: 'Y: encrypt the exported CAV file (needs PASSWORD).' }),
   password: text('PASSWORD', 255, { description: 'Password of an encrypted CAV export.' }),
 };
@@ -626,7 +628,7 @@ export const commands: readonly CommandSpec[] = [
     category: 'export',
     summary: 'Download several recordings combined into one file.',
     description: 'Decodes the recordings listed in IDENT in order and encodes them once as one file.',
-    params: [p.ident, oneOf('MEDIA_FORMAT', exportMediaFormats)],
+    params: [p.identList, oneOf('MEDIA_FORMAT', exportMediaFormats)],
     required: ['IDENT', 'MEDIA_FORMAT'],
     servedBy: 'gateway',
   }),
@@ -635,7 +637,7 @@ export const commands: readonly CommandSpec[] = [
     category: 'export',
     summary: 'Download several recordings as a ZIP file.',
     description: 'Streams a ZIP with one entry per recording listed in IDENT, in MEDIA_FORMAT.',
-    params: [p.ident, oneOf('MEDIA_FORMAT', exportMediaFormats)],
+    params: [p.identList, oneOf('MEDIA_FORMAT', exportMediaFormats)],
     required: ['IDENT', 'MEDIA_FORMAT'],
     servedBy: 'gateway',
   }),
@@ -647,7 +649,7 @@ export const commands: readonly CommandSpec[] = [
     summary: 'Where a recording is and what it holds (extension of this project, not the product).',
     description:
       'Finds recordings by UNIQUEFIELD and UNIQUEID (any Recording column; a non-unique field gives the newest match) or by IDENT (comma list, answered in that order) and returns RECORDID, FILENAME, DURATION, RECORDINGTIME and the metadata of each.',
-    params: [p.uniqueField, p.uniqueId, p.ident],
+    params: [p.uniqueField, p.uniqueId, p.identList],
     atLeastOneOf: [['UNIQUEID', 'IDENT']],
     result: { lists: ['RECORDINGS/RECORDING'] },
     extension: true,

@@ -115,7 +115,9 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Runn
         });
 
   const servers: (net.Server | http.Server)[] = [];
-  const close = async (): Promise<void> => {
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= shutDown());
+  const shutDown = async (): Promise<void> => {
     for (const server of servers) {
       server.close();
       (server as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -152,6 +152,9 @@ export async function email(req: CoreRequest, ctx: SimContext): Promise<CommandO
     );
   }
   const { found, missing } = requestedRecordings(ctx, req);
+  if (found.length + missing.length > 1) {
+    throw new ApiError(ResultCode.API_INVALID_MESSAGE_FORMAT, 'EMAIL exports one recording; use COMBINEDEMAIL for several');
+  }
   const [file] = requireMedia(ctx, found, missing);
   const recording = found[0]!;
   const wav = readableMedia(() => combinedWavStream([file!]), String(recording.ident));
@@ -199,6 +202,10 @@ function transcode(ffmpeg: string, input: NodeJS.ReadableStream, args: readonly 
   const child = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', ...args, 'pipe:1'], { stdio: ['pipe', 'pipe', 'ignore'] });
   input.pipe(child.stdin);
   child.stdin.on('error', () => child.kill('SIGKILL'));
+  // A path that cannot be run (ENOENT, EACCES) is reported as an 'error' of the child, and may come
+  // before the mail writer reads (and listens to) the output: unheard, either would end the process.
+  child.on('error', (error) => child.stdout.destroy(error));
+  child.stdout.on('error', () => undefined);
   child.on('close', (code) => {
     if (code !== 0) child.stdout.destroy(new Error(`ffmpeg exited with ${code}`));
   });
