@@ -41,7 +41,9 @@ export class RequestLog {
 const maxQueuedRequests = 16;
 
 export function createApiServer(ctx: SimContext, limits: ApiServerLimits, faults: FaultPlan, log: RequestLog): net.Server {
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  // allowHalfOpen: a client that shuts down its sending side after its request still gets the
+  // answer; serveConnection ends the connection once the requests it received are answered.
+  const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
     socket.on('error', () => socket.destroy());
     server.getConnections((error, count) => {
       if (!error && count > limits.maxClients) {
@@ -60,6 +62,8 @@ function serveConnection(socket: net.Socket, ctx: SimContext, limits: ApiServerL
   const queue: Frame[] = [];
   let busy = false;
   let stuck = false;
+  /** The client sent FIN: answer what was received, then end. */
+  let ended = false;
   let incompleteTimer: NodeJS.Timeout | undefined;
 
   const write = async (data: string): Promise<void> => {
@@ -134,6 +138,7 @@ function serveConnection(socket: net.Socket, ctx: SimContext, limits: ApiServerL
       }
     } finally {
       busy = false;
+      if (ended && (queue.length === 0 || stuck)) socket.end();
     }
   };
 
@@ -154,6 +159,11 @@ function serveConnection(socket: net.Socket, ctx: SimContext, limits: ApiServerL
       incompleteTimer.unref();
     }
     void pump().catch(() => socket.destroy());
+  });
+  socket.on('end', () => {
+    ended = true;
+    clearTimeout(incompleteTimer);
+    if (!busy) socket.end();
   });
   socket.on('close', () => {
     clearTimeout(incompleteTimer);

@@ -1,0 +1,134 @@
+/**
+ * `npm run bench`: the WebAPI's throughput against baselines measured in the same run, on loopback.
+ *
+ *   1. a bare Fastify hello-world (the ceiling of any Fastify service on this machine);
+ *   2. the gateway (its own process) in front of the core simulator (another process),
+ *      GET /webAPI.aspx?type=test&requestid=1;
+ *   3. a direct TCP client of the same simulator (the ceiling the core itself allows).
+ *
+ * Each is driven with 50 concurrent connections. Machines are shared and noisy, so the figures that
+ * matter are the ratios printed at the end, not the absolute ones.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { MessageFramer } from '../src/protocol/framing.js';
+import { buildRequest } from '../src/protocol/xml.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const connections = 50;
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  return port;
+}
+
+async function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (seen.length < 65536) seen += chunk.toString();
+      if (ready.test(seen)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return child;
+}
+
+interface Figures {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function cannon(name: string, url: string): Promise<Figures> {
+  await autocannon({ url, connections, duration: 2 }); // warm-up
+  const result = await autocannon({ url, connections, duration: seconds });
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+/** 50 persistent TCP connections each sending TEST and awaiting its answer, for `seconds`. */
+async function directTcp(port: number): Promise<Figures> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const run = async (until: number, record: boolean): Promise<void> => {
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.setNoDelay(true);
+        await once(socket, 'connect');
+        const framer = new MessageFramer();
+        let waiting: (() => void) | undefined;
+        socket.on('data', (chunk: Buffer) => {
+          if (framer.push(chunk).length > 0) waiting?.();
+        });
+        const request = buildRequest('TEST', 1);
+        while (Date.now() < until) {
+          const started = process.hrtime.bigint();
+          const answered = new Promise<void>((resolve) => (waiting = resolve));
+          socket.write(request);
+          await answered;
+          if (record) latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+        }
+        socket.destroy();
+      }),
+    ).catch(() => errors++);
+  };
+  await run(Date.now() + 2000, false);
+  await run(Date.now() + seconds * 1000, true);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 100) / 100;
+  return { name: 'direct TCP client -> simulator', rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors };
+}
+
+async function main(): Promise<void> {
+  const children: ChildProcess[] = [];
+  try {
+    const helloPort = await freePort();
+    children.push(await start(path.join(here, 'hello-world.js'), [String(helloPort)], {}, /listening/));
+    const hello = await cannon('fastify hello-world', `http://127.0.0.1:${helloPort}/`);
+    children.pop()!.kill();
+
+    const corePort = await freePort();
+    const eventPort = await freePort();
+    children.push(
+      await start(path.join(here, '../src/sim/main.js'), ['--port', String(corePort), '--event-port', String(eventPort)], {}, /API port/),
+    );
+    const gatewayPort = await freePort();
+    children.push(
+      await start(
+        path.join(here, '../src/main.js'),
+        [],
+        { PORT: String(gatewayPort), HOST: '127.0.0.1', CORE_HOST: '127.0.0.1', CORE_PORT: String(corePort) },
+        /uptivity-gateway ready/,
+      ),
+    );
+    const gateway = await cannon('gateway -> simulator (type=test)', `http://127.0.0.1:${gatewayPort}/webAPI.aspx?type=test&requestid=1`);
+    children.pop()!.kill();
+    const direct = await directTcp(corePort);
+
+    const rows = [hello, gateway, direct];
+    process.stdout.write(`\n${connections} connections, ${seconds} s each, on loopback\n\n`);
+    process.stdout.write(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}\n`);
+    for (const r of rows) {
+      process.stdout.write(`${r.name.padEnd(36)} ${r.rps.toFixed(0).padStart(9)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(8)} ${String(r.errors).padStart(7)}\n`);
+    }
+    process.stdout.write(`\ngateway / hello-world:      ${(gateway.rps / hello.rps).toFixed(2)}  (goal >= 0.35, aim 0.45)\n`);
+    process.stdout.write(`gateway / direct TCP client: ${(gateway.rps / direct.rps).toFixed(2)}\n`);
+  } finally {
+    for (const child of children) child.kill();
+  }
+}
+
+await main();

@@ -1,0 +1,60 @@
+/**
+ * Builds the gateway's Fastify instance from its configuration and its core pool: used by main.ts
+ * and by the tests, which give it a pool onto a simulator of their own.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { CorePool } from './core/pool.js';
+import { GatewayMetrics } from './http/ops/metrics.js';
+import { opsPlugin, requestIdHeader } from './http/ops/plugin.js';
+import { webApiPlugin } from './http/webapi/plugin.js';
+
+export interface AppDependencies {
+  pool: CorePool;
+  coreTimeoutMs: number;
+  /** Shared when several listeners (HTTP and HTTPS) serve one gateway. */
+  metrics?: GatewayMetrics;
+  logLevel?: string;
+  https?: { cert: Buffer; key: Buffer };
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Query parameters whose values never reach a log line. */
+const secretParams = /([?&](?:password|encrypt_password)=)[^&]*/gi;
+
+export function redactUrl(url: string | undefined): string {
+  return (url ?? '').replace(secretParams, '$1[redacted]');
+}
+
+/** Fastify's two lines per request give way to the one the ops plugin writes; its error logs stay. */
+class GatewayLogController extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(): void {}
+}
+
+export function buildApp(deps: AppDependencies): FastifyInstance {
+  const metrics = deps.metrics ?? new GatewayMetrics(() => deps.pool.stats);
+  const options: FastifyServerOptions = {
+    // Clients in the field call /Webapi.aspx.
+    routerOptions: { caseSensitive: false },
+    bodyLimit: 1024 * 1024,
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+    logController: new GatewayLogController(),
+    genReqId: (req) => {
+      const given = req.headers[requestIdHeader];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+    logger: {
+      level: deps.logLevel ?? 'info',
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }),
+      },
+    },
+  };
+  const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });
+  app.register(webApiPlugin, { pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs });
+  return app;
+}

@@ -1,0 +1,106 @@
+/**
+ * The gateway's one typed configuration, read from environment variables and the same settings as
+ * command-line flags (a flag wins over the environment).
+ */
+import { parseArgs } from 'node:util';
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  tls: { certFile: string; keyFile: string; port: number } | undefined;
+  core: {
+    /** Undefined: run the simulator embedded and use it. */
+    host: string | undefined;
+    port: number;
+    eventPort: number;
+    poolSize: number;
+    timeoutMs: number;
+    queueMax: number;
+    connectTimeoutMs: number;
+  };
+  /** Where the embedded simulator keeps its state and recordings. */
+  simDataDir: string;
+  logLevel: string;
+}
+
+interface Setting {
+  env: string;
+  flag: string;
+  help: string;
+  default?: string;
+}
+
+const settings = {
+  port: { env: 'PORT', flag: 'port', help: 'HTTP port', default: '2012' },
+  host: { env: 'HOST', flag: 'host', help: 'address to listen on', default: '0.0.0.0' },
+  coreHost: { env: 'CORE_HOST', flag: 'core-host', help: 'XML core host; unset runs the simulator embedded' },
+  corePort: { env: 'CORE_PORT', flag: 'core-port', help: 'XML core API port', default: '5620' },
+  coreEventPort: { env: 'CORE_EVENT_PORT', flag: 'core-event-port', help: 'XML core event port', default: '5621' },
+  corePoolSize: { env: 'CORE_POOL_SIZE', flag: 'core-pool-size', help: 'persistent connections to the core', default: '4' },
+  coreTimeoutMs: { env: 'CORE_TIMEOUT_MS', flag: 'core-timeout-ms', help: 'time the core has to answer a request', default: '10000' },
+  coreQueueMax: { env: 'CORE_QUEUE_MAX', flag: 'core-queue-max', help: 'requests that may wait for a connection', default: '1000' },
+  coreConnectTimeoutMs: { env: 'CORE_CONNECT_TIMEOUT_MS', flag: 'core-connect-timeout-ms', help: 'time to establish a core connection', default: '3000' },
+  simDataDir: { env: 'SIM_DATA_DIR', flag: 'sim-data-dir', help: "embedded simulator's data dir", default: './data' },
+  logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'fatal, error, warn, info, debug or trace', default: 'info' },
+  tlsCert: { env: 'TLS_CERT_FILE', flag: 'tls-cert', help: 'PEM certificate; with --tls-key, also serve HTTPS' },
+  tlsKey: { env: 'TLS_KEY_FILE', flag: 'tls-key', help: 'PEM private key' },
+  tlsPort: { env: 'TLS_PORT', flag: 'tls-port', help: 'HTTPS port', default: '2013' },
+} satisfies Record<string, Setting>;
+
+type SettingName = keyof typeof settings;
+
+export function usage(): string {
+  const rows = Object.values(settings).map(
+    (s: Setting) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.help}${s.default ? ` (default ${s.default})` : ''}`,
+  );
+  return `Usage: uptivity-gateway [options]
+
+The Uptivity WebAPI (/webAPI.aspx) over the XML core.
+
+  flag                       environment variable
+${rows.join('\n')}
+  -h, --help                 show this help
+`;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+/** Read the configuration; returns undefined when help was asked for. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig | undefined {
+  const options = Object.fromEntries(Object.values(settings).map((s: Setting) => [s.flag, { type: 'string' as const }]));
+  const { values } = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) return undefined;
+  const get = (name: SettingName): string | undefined => {
+    const s: Setting = settings[name];
+    const flag = (values as Record<string, string | boolean | undefined>)[s.flag];
+    return (typeof flag === 'string' ? flag : undefined) ?? (env[s.env] || undefined) ?? s.default;
+  };
+  const cert = get('tlsCert');
+  const key = get('tlsKey');
+  if (!!cert !== !!key) throw new ConfigError('TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+  return {
+    host: get('host')!,
+    port: integer('PORT', get('port')!, 0, 65535),
+    tls: cert && key ? { certFile: cert, keyFile: key, port: integer('TLS_PORT', get('tlsPort')!, 0, 65535) } : undefined,
+    core: {
+      host: get('coreHost'),
+      port: integer('CORE_PORT', get('corePort')!, 0, 65535),
+      eventPort: integer('CORE_EVENT_PORT', get('coreEventPort')!, 0, 65535),
+      poolSize: integer('CORE_POOL_SIZE', get('corePoolSize')!, 1, 256),
+      timeoutMs: integer('CORE_TIMEOUT_MS', get('coreTimeoutMs')!, 1, 600_000),
+      queueMax: integer('CORE_QUEUE_MAX', get('coreQueueMax')!, 0, 1_000_000),
+      connectTimeoutMs: integer('CORE_CONNECT_TIMEOUT_MS', get('coreConnectTimeoutMs')!, 1, 600_000),
+    },
+    simDataDir: get('simDataDir')!,
+    logLevel: get('logLevel')!,
+  };
+}

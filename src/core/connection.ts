@@ -1,0 +1,304 @@
+/**
+ * One TCP connection to the XML core's API port. The product's API Server is a blocking server: one
+ * request at a time per connection, answered in order, with no correlation beyond that order. So a
+ * connection carries at most one request, and whenever the order can no longer be trusted (a
+ * timeout, bytes nobody asked for, an answer to another request) the connection is destroyed rather
+ * than reused: a late or stray answer must never reach the next caller.
+ *
+ * This room talks TCP and speaks `protocol/` (framing, lenient XML, the catalog); it never imports
+ * `http/`. Pooling, queueing and reconnection live in `pool.ts`.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { findCommand, isValidRequestId } from '../protocol/catalog.js';
+import { FrameTooLargeError, MessageFramer, type Frame } from '../protocol/framing.js';
+import { childText, parseXml, type XmlElement } from '../protocol/xml.js';
+
+/**
+ * Why the core gave no usable answer. `unavailable`: no connection, or it broke; `timeout`: no
+ * complete answer in time; `queue-full`: too many requests waiting; `protocol`: the core answered
+ * something that is not the answer to this request; `too-large`: the answer passed the size bound;
+ * `closed`: the pool is shutting down.
+ */
+export type CoreErrorKind = 'unavailable' | 'timeout' | 'queue-full' | 'protocol' | 'closed' | 'too-large';
+
+export class CoreError extends Error {
+  override name = 'CoreError';
+  constructor(
+    readonly kind: CoreErrorKind,
+    message: string,
+    /**
+     * Whether bytes of the request were written to the core. Then the core may have carried it out
+     * (a CALLSTART may have started a call) and nothing may send it again on the caller's behalf.
+     */
+    readonly mayHaveReachedCore: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A request ready for the wire: `xml` as built by `protocol/xml`'s buildRequest. */
+export interface CoreRequest {
+  type: string;
+  requestId: string;
+  xml: string;
+  /** Overrides the pool's request timeout for this request (a slow EMAIL, say). */
+  timeoutMs?: number;
+}
+
+export interface CoreAnswer {
+  /** The answer exactly as the core wrote it, from the root's `<` to its closing `>`. */
+  bytes: Buffer;
+  /** `bytes` parsed leniently (the core's output is not always well-formed). */
+  root: XmlElement;
+  requestType: string;
+  requestId: string;
+  resultCode: number | undefined;
+  resultType: string;
+  resultMessage: string;
+}
+
+export interface CoreConnectionOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  /** Bound on one answer; past it the request fails `too-large` and the connection is dropped. */
+  maxAnswerBytes?: number;
+}
+
+export const defaultMaxAnswerBytes = 16 * 1024 * 1024;
+
+/** A framer that grew past this for a large answer is replaced, so idle connections hold little memory. */
+const framerKeepBytes = 64 * 1024;
+
+interface InFlight {
+  type: string;
+  requestId: string;
+  resolve: (answer: CoreAnswer) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+type ConnectionEvents = {
+  /** Emitted once, when the connection is destroyed, with the reason if there was one. */
+  close: [reason: unknown];
+};
+
+export class CoreConnection extends EventEmitter<ConnectionEvents> {
+  private framer: MessageFramer;
+  private inFlight: InFlight | undefined;
+  private isClosed = false;
+  private readonly socketClosed: Promise<void>;
+
+  /** Connect; fails with `unavailable` (never reached the core) or, when `signal` aborts, `closed`. */
+  static open(options: CoreConnectionOptions, signal?: AbortSignal): Promise<CoreConnection> {
+    const where = `${options.host}:${options.port}`;
+    const maxAnswerBytes = options.maxAnswerBytes ?? defaultMaxAnswerBytes;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new CoreError('closed', `connecting to the core at ${where} was cancelled`, false));
+        return;
+      }
+      // Keep-alive finds a core host that vanished while a connection sat idle in the pool.
+      const socket = net.connect({ host: options.host, port: options.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 });
+      const finish = (error?: CoreError): void => {
+        clearTimeout(timer);
+        socket.off('connect', onConnect);
+        socket.off('error', onError);
+        signal?.removeEventListener('abort', onAbort);
+        if (error) {
+          socket.destroy();
+          reject(error);
+        } else {
+          resolve(new CoreConnection(socket, maxAnswerBytes));
+        }
+      };
+      const onConnect = (): void => finish();
+      const onError = (error: Error): void =>
+        finish(new CoreError('unavailable', `cannot connect to the core at ${where}: ${error.message}`, false, { cause: error }));
+      const onAbort = (): void => finish(new CoreError('closed', `connecting to the core at ${where} was cancelled`, false));
+      const timer = setTimeout(
+        () => finish(new CoreError('unavailable', `no connection to the core at ${where} within ${options.connectTimeoutMs} ms`, false)),
+        options.connectTimeoutMs,
+      );
+      socket.once('connect', onConnect);
+      socket.once('error', onError);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly maxAnswerBytes: number,
+  ) {
+    super();
+    this.framer = new MessageFramer(maxAnswerBytes);
+    this.socketClosed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => this.destroy(lost(`the connection to the core failed: ${error.message}`, error)));
+    // The core closing its side ends the conversation: nothing more can be asked on it.
+    socket.on('end', () => this.destroy(lost('the core closed the connection')));
+    socket.on('close', () => this.destroy(lost('the connection to the core closed')));
+  }
+
+  /** A request is in flight. */
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Resolves once the socket itself has closed (after destroy, the descriptor is released asynchronously). */
+  whenClosed(): Promise<void> {
+    return this.socketClosed;
+  }
+
+  /**
+   * Send one request and wait for its answer. Any failure after the request was written destroys the
+   * connection. On a connection already closed it fails `unavailable` with mayHaveReachedCore false,
+   * which is the one failure a caller may retry elsewhere. Aborting `signal` rejects with its reason.
+   */
+  request(request: CoreRequest, timeoutMs: number, signal?: AbortSignal): Promise<CoreAnswer> {
+    if (this.inFlight) return Promise.reject(new Error('CoreConnection carries one request at a time'));
+    if (this.isClosed) {
+      return Promise.reject(new CoreError('unavailable', 'the connection to the core closed before the request was written', false));
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<CoreAnswer>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.destroy(new CoreError('timeout', `the core did not answer ${request.type} within ${timeoutMs} ms`, true)),
+        timeoutMs,
+      );
+      const inFlight: InFlight = { type: request.type, requestId: request.requestId, resolve, reject, timer, signal, onAbort: undefined };
+      if (signal) {
+        inFlight.onAbort = () => this.destroy(signal.reason);
+        signal.addEventListener('abort', inFlight.onAbort, { once: true });
+      }
+      this.inFlight = inFlight;
+      this.socket.write(request.xml);
+    });
+  }
+
+  /**
+   * Close the connection now. A request in flight fails with `reason` (a CoreError with
+   * mayHaveReachedCore true unless told otherwise).
+   */
+  destroy(reason: unknown = new CoreError('closed', 'the connection to the core was closed', true)): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const inFlight = this.takeInFlight();
+    this.socket.destroy();
+    inFlight?.reject(reason);
+    this.emit('close', reason);
+  }
+
+  private takeInFlight(): InFlight | undefined {
+    const inFlight = this.inFlight;
+    if (!inFlight) return undefined;
+    this.inFlight = undefined;
+    clearTimeout(inFlight.timer);
+    if (inFlight.onAbort) inFlight.signal?.removeEventListener('abort', inFlight.onAbort);
+    return inFlight;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    if (!this.inFlight) {
+      // The line end after an answer may come in a chunk of its own; anything else is unasked for.
+      if (!isBlank(chunk)) {
+        this.destroy(new CoreError('protocol', `the core sent ${chunk.length} bytes while no request was in flight`, false));
+      }
+      return;
+    }
+    let frames: Frame[];
+    try {
+      frames = this.framer.push(chunk);
+    } catch (error) {
+      if (!(error instanceof FrameTooLargeError)) throw error;
+      this.destroy(new CoreError('too-large', `the answer to ${this.inFlight.type} exceeds ${this.maxAnswerBytes} bytes`, true, { cause: error }));
+      return;
+    }
+    const [frame, ...extra] = frames;
+    if (!frame) return;
+    const answer = readAnswer(frame, this.inFlight);
+    if (answer instanceof CoreError) {
+      this.destroy(answer);
+      return;
+    }
+    const inFlight = this.takeInFlight()!;
+    if (extra.length > 0 || this.framer.pendingBytes > 0) {
+      this.destroy(new CoreError('protocol', `the core sent more than the answer to ${inFlight.type}`, false));
+    } else if (frame.bytes.length > framerKeepBytes) {
+      this.framer = new MessageFramer(this.maxAnswerBytes);
+    }
+    inFlight.resolve(answer);
+  }
+}
+
+function lost(message: string, cause?: Error): CoreError {
+  return new CoreError('unavailable', message, true, cause ? { cause } : undefined);
+}
+
+function isBlank(chunk: Buffer): boolean {
+  for (const b of chunk) if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false;
+  return true;
+}
+
+/** The answer in a frame, or why it is not the answer to the request in flight. */
+function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
+  if (frame.kind !== 'message') {
+    const preview = frame.bytes.subarray(0, 80).toString('utf8').trim();
+    return new CoreError('protocol', `the core answered ${asked.type} with a line that is not XML: ${JSON.stringify(preview)}`, true);
+  }
+  let root: XmlElement;
+  try {
+    root = parseXml(frame.bytes.toString('utf8'));
+  } catch (error) {
+    return new CoreError('protocol', `the answer to ${asked.type} cannot be read: ${(error as Error).message}`, true, { cause: error });
+  }
+  const field = (name: string): string | undefined => childText(root, name)?.trim();
+  // The manual's CALLLIST example answers with <TYPE> where every other answer has <REQUESTTYPE>.
+  const requestType = field('REQUESTTYPE') ?? field('TYPE') ?? '';
+  if (!sameCommand(requestType, asked.type)) {
+    return new CoreError('protocol', `the core answered ${requestType || 'without a REQUESTTYPE'} to a ${asked.type} request`, true);
+  }
+  const requestId = field('REQUESTID') ?? '';
+  if (!sameRequestId(requestId, asked.requestId)) {
+    return new CoreError('protocol', `the core answered REQUESTID ${requestId} to ${asked.type} REQUESTID ${asked.requestId}`, true);
+  }
+  const code = field('RESULTCODE');
+  return {
+    bytes: frame.bytes,
+    root,
+    requestType,
+    requestId,
+    resultCode: code !== undefined && /^-?[0-9]{1,10}$/.test(code) ? Number(code) : undefined,
+    resultType: field('RESULTTYPE') ?? '',
+    resultMessage: field('RESULTMSG') ?? '',
+  };
+}
+
+/** Types compare by command, so that an alias asked for and the canonical name answered match. */
+function sameCommand(answered: string, asked: string): boolean {
+  const a = answered.toUpperCase();
+  const b = asked.trim().toUpperCase();
+  if (a === b) return true;
+  const spec = findCommand(a);
+  return spec !== undefined && spec === findCommand(b);
+}
+
+/**
+ * The core echoes REQUESTID. Only valid ids are compared (numerically, in case a core normalises
+ * `007`), and an answer without one passes: an invalid id's echo is the core's business, and the
+ * manual's own examples sometimes leave the header out. Two answers of the same TYPE are thus told
+ * apart whenever the caller's ids differ.
+ */
+function sameRequestId(answered: string, asked: string): boolean {
+  if (answered === '' || !isValidRequestId(asked) || !/^[0-9]{1,10}$/.test(answered)) return true;
+  return Number(answered) === Number(asked.trim());
+}

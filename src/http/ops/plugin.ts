@@ -1,0 +1,40 @@
+/**
+ * Operating the gateway: /livez, /readyz (503 while the core is unreachable), /metrics, a request
+ * id on every answer (X-Request-Id, taken from the caller when sane), one structured log line per
+ * request, and the HTTP metrics. Registered without encapsulation so its hooks see every route.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface OpsOptions {
+  metrics: GatewayMetrics;
+  coreIsUp: () => boolean;
+}
+
+export const requestIdHeader = 'x-request-id';
+
+const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp }) => {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(requestIdHeader, request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ route }, seconds);
+    request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  });
+
+  app.get('/livez', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    if (coreIsUp()) return { status: 'ready', core: 'up' };
+    return reply.code(503).header('retry-after', '5').send({ status: 'not ready', core: 'down' });
+  });
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+};
+
+export const opsPlugin = fp(ops, { name: 'uptivity-ops' });

@@ -1,0 +1,102 @@
+/**
+ * The WebAPI: `/webAPI.aspx` and `/webAPI.php` (paths match in any case) with the manual's
+ * parameter semantics, GET or POST with parameters in the query string, a form body, or both.
+ * Each call becomes one XML request to the core; the core's answer goes back verbatim as
+ * `text/xml`, HTTP 200 whatever its RESULTCODE. What the gateway itself refuses, or cannot get an
+ * answer to, is an XML RESULT of the documented table with a fitting HTTP status.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { findCommand, isValidRequestId } from '../../protocol/catalog.js';
+import { ResultCode, resultTypeOf } from '../../protocol/result-codes.js';
+import { buildRequest, buildResult } from '../../protocol/xml.js';
+import type { CorePool } from '../../core/pool.js';
+import { describeCoreFailure } from '../core-failures.js';
+import { GatewayMetrics } from '../ops/metrics.js';
+import { mergeWebApiParams } from './parameters.js';
+
+export interface WebApiOptions {
+  pool: CorePool;
+  metrics: GatewayMetrics;
+  coreTimeoutMs: number;
+}
+
+export const webApiPaths = ['/webAPI.aspx', '/webAPI.php'] as const;
+
+/** The largest form body accepted. */
+const maxFormBytes = 1024 * 1024;
+/** The longest REQUESTTYPE or REQUESTID echoed back in a gateway RESULT. */
+const maxEcho = 64;
+
+const xmlType = 'text/xml; charset=utf-8';
+
+function sendResult(
+  reply: FastifyReply,
+  status: number,
+  header: { type: string; requestId: string | undefined },
+  code: number,
+  message: string,
+): FastifyReply {
+  return reply
+    .code(status)
+    .type(xmlType)
+    .send(
+      buildResult({
+        requestType: header.type.slice(0, maxEcho),
+        requestId: (header.requestId ?? '').trim().slice(0, maxEcho),
+        resultType: resultTypeOf(code) ?? 'API_ERROR_UNKNOWN',
+        resultCode: code,
+        resultMessage: message,
+      }),
+    );
+}
+
+/** The name/value pairs of a call: the query string first, then a form body. */
+function callPairs(request: FastifyRequest): [string, string][] {
+  const url = request.raw.url ?? '';
+  const q = url.indexOf('?');
+  const pairs = q === -1 ? [] : [...new URLSearchParams(url.slice(q + 1))];
+  if (typeof request.body === 'string' && request.body.length > 0) pairs.push(...new URLSearchParams(request.body));
+  return pairs;
+}
+
+export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs }) => {
+  // The form body is kept raw: the duplicate rules need every name in its own casing and order.
+  // Other bodies (JSON, text) are refused with 415 rather than silently ignored.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: maxFormBytes }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const merged = mergeWebApiParams(callPairs(request));
+    if (!merged.ok) return sendResult(reply, 400, merged, ResultCode.API_INVALID_MESSAGE_FORMAT, merged.message);
+    const { type, requestId, params } = merged.call;
+    if (!type) return sendResult(reply, 400, merged.call, ResultCode.API_INVALID_MESSAGE_FORMAT, 'The call has no type parameter.');
+    const spec = findCommand(type);
+    if (!isValidRequestId(requestId, spec?.minRequestId ?? 1)) {
+      return sendResult(reply, 400, merged.call, ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be a positive integer no larger than 2147483647.');
+    }
+    if (spec?.servedBy === 'gateway') {
+      return sendResult(reply, 501, merged.call, ResultCode.API_COMMAND_NOT_SUPPORTED, `${spec.type} is not available in this version of the gateway.`);
+    }
+    // Unknown types go to the core too: it is the authority on what it serves (API_UNKNOWN_MESSAGE_TYPE).
+    const xml = buildRequest(type, requestId!.trim(), params);
+    const typeLabel = GatewayMetrics.typeLabel(type);
+    const started = process.hrtime.bigint();
+    try {
+      const answer = await pool.request({ type, requestId: requestId!.trim(), xml });
+      metrics.coreRequests.inc({ type: typeLabel, result_type: answer.resultType || 'NONE' });
+      return reply.type(xmlType).send(answer.bytes);
+    } catch (error) {
+      const failure = describeCoreFailure(error, coreTimeoutMs);
+      metrics.coreRequests.inc({ type: typeLabel, result_type: failure.label });
+      request.log.warn({ err: error, type }, 'core request failed');
+      if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
+      return sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message);
+    } finally {
+      metrics.coreDuration.observe({ type: typeLabel }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+
+  for (const url of webApiPaths) app.route({ method: ['GET', 'POST'], url, handler });
+};

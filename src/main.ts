@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * `uptivity-gateway`: serves the WebAPI over an XML core. Without CORE_HOST it starts the core
+ * simulator in-process, seeded, on CORE_PORT / CORE_EVENT_PORT of 127.0.0.1, so that a fresh clone
+ * answers the manual's example URLs at once.
+ */
+import fs from 'node:fs';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, usage } from './config.js';
+import { CorePool } from './core/pool.js';
+import { GatewayMetrics } from './http/ops/metrics.js';
+import { startSimulator, type RunningSimulator } from './sim/simulator.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.argv.slice(2), process.env);
+  if (!config) {
+    process.stdout.write(usage());
+    return;
+  }
+  let sim: RunningSimulator | undefined;
+  let coreHost = config.core.host;
+  let corePort = config.core.port;
+  if (!coreHost) {
+    sim = await startSimulator({ host: '127.0.0.1', port: config.core.port, eventPort: config.core.eventPort, dataDir: config.simDataDir, seed: true });
+    coreHost = sim.host;
+    corePort = sim.port;
+  }
+  const pool = new CorePool({
+    host: coreHost,
+    port: corePort,
+    size: config.core.poolSize,
+    queueMax: config.core.queueMax,
+    requestTimeoutMs: config.core.timeoutMs,
+    connectTimeoutMs: config.core.connectTimeoutMs,
+  });
+  pool.start();
+  const metrics = new GatewayMetrics(() => pool.stats);
+  const common = { pool, metrics, coreTimeoutMs: config.core.timeoutMs, logLevel: config.logLevel };
+  const apps = [buildApp(common)];
+  if (config.tls) {
+    apps.push(buildApp({ ...common, https: { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } }));
+  }
+  const log = apps[0]!.log;
+  pool.on('up', () => log.info({ core: `${coreHost}:${corePort}` }, 'XML core is up'));
+  pool.on('down', () => log.warn({ core: `${coreHost}:${corePort}` }, 'XML core is down'));
+  await apps[0]!.listen({ host: config.host, port: config.port });
+  if (config.tls) await apps[1]!.listen({ host: config.host, port: config.tls.port });
+  log.info(
+    { core: `${coreHost}:${corePort}`, embeddedSimulator: sim ? sim.dataDir : undefined, tls: config.tls ? config.tls.port : undefined },
+    'uptivity-gateway ready',
+  );
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing requests in flight');
+    void (async () => {
+      await Promise.all(apps.map((app) => app.close()));
+      await pool.close();
+      await sim?.close();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
+  process.stderr.write(`uptivity-gateway: ${message}\n`);
+  process.exit(1);
+});

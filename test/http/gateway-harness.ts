@@ -1,0 +1,45 @@
+/**
+ * A gateway on a free loopback port in front of a simulator of its own: what the WebAPI tests talk
+ * to over real HTTP.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { CorePool, type CorePoolOptions } from '../../src/core/pool.js';
+import { startSimulator, type RunningSimulator, type SimulatorConfig } from '../../src/sim/simulator.js';
+
+export interface TestGateway {
+  sim: RunningSimulator;
+  pool: CorePool;
+  app: FastifyInstance;
+  url: string;
+  /** Requests the core received since the gateway started, as text. */
+  received(): string[];
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(
+  simConfig: SimulatorConfig = {},
+  poolOptions: Partial<CorePoolOptions> = {},
+): Promise<TestGateway> {
+  const sim = await startSimulator({ port: 0, eventPort: 0, ...simConfig });
+  const timeoutMs = poolOptions.requestTimeoutMs ?? 5000;
+  const pool = new CorePool({ host: sim.host, port: sim.port, size: 2, queueMax: 100, requestTimeoutMs: timeoutMs, connectTimeoutMs: 2000, ...poolOptions });
+  pool.start();
+  const app = buildApp({ pool, coreTimeoutMs: timeoutMs, logLevel: 'silent' });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  const skip = sim.requests.list().length;
+  return {
+    sim,
+    pool,
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    received: () => sim.requests.list().slice(skip).map((r) => r.text),
+    close: async () => {
+      await app.close();
+      await pool.close();
+      await sim.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * What a WebAPI caller sees when the XML core misbehaves: the gateway's own RESULTs with the
+ * documented codes and fitting HTTP statuses, and recovery.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import { childText, parseXml } from '../../src/protocol/xml.js';
+import { startTestGateway, type TestGateway } from './gateway-harness.js';
+
+let gw: TestGateway | undefined;
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
+
+async function call(path: string): Promise<{ status: number; retryAfter: string | null; code: number; message: string; requestType: string; requestId: string }> {
+  const response = await fetch(gw!.url + path);
+  const root = parseXml(await response.text());
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    code: Number(childText(root, 'RESULTCODE')),
+    message: childText(root, 'RESULTMSG') ?? '',
+    requestType: childText(root, 'REQUESTTYPE') ?? '',
+    requestId: childText(root, 'REQUESTID') ?? '',
+  };
+}
+
+test('a core that answers too late: 504, and the late answer never reaches the next caller', async () => {
+  gw = await startTestGateway({}, { requestTimeoutMs: 300, size: 1 });
+  gw.sim.faults.add({ kind: 'delay', type: 'DEVICELIST', delayMs: 1000, times: 1 });
+  const slow = await call('/webAPI.aspx?type=devicelist&requestid=41');
+  assert.equal(slow.status, 504);
+  assert.equal(slow.code, 11);
+  assert.equal(slow.requestType, 'DEVICELIST');
+  assert.equal(slow.requestId, '41');
+  const next = await call('/webAPI.aspx?type=test&requestid=42');
+  assert.equal(next.status, 200);
+  assert.equal(next.requestType, 'TEST');
+  assert.equal(next.requestId, '42');
+});
+
+test('a core answering another request: 502', async () => {
+  gw = await startTestGateway();
+  // Bound to DEVICELIST: the pool's health probes are TESTs.
+  gw.sim.faults.add({ kind: 'mismatch', type: 'DEVICELIST', times: 1 });
+  const answer = await call('/webAPI.aspx?type=devicelist&requestid=7');
+  assert.equal(answer.status, 502);
+  assert.equal(answer.code, 11);
+  assert.equal((await call('/webAPI.aspx?type=test&requestid=8')).status, 200);
+});
+
+test('a core that is down: 503 with Retry-After, /readyz 503, then recovery', async () => {
+  gw = await startTestGateway({}, { requestTimeoutMs: 2000, connectTimeoutMs: 500, backoffInitialMs: 50, backoffMaxMs: 200, healthIntervalMs: 100 });
+  assert.equal((await call('/webAPI.aspx?type=test&requestid=1')).status, 200);
+  const { port } = gw.sim;
+  await gw.sim.close();
+  // Requests fail fast once the pool knows the core is down.
+  let answer = await call('/webAPI.aspx?type=test&requestid=2');
+  for (let i = 0; i < 20 && answer.status === 200; i++) answer = await call('/webAPI.aspx?type=test&requestid=2');
+  assert.equal(answer.status, 503);
+  assert.equal(answer.code, 34);
+  assert.equal(answer.retryAfter, '5');
+  const deadline = Date.now() + 5000;
+  while ((await fetch(`${gw.url}/readyz`)).status !== 503 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await fetch(`${gw.url}/readyz`)).status, 503);
+  const { startSimulator } = await import('../../src/sim/simulator.js');
+  const revived = await startSimulator({ port, eventPort: 0 });
+  try {
+    let status = 0;
+    const until = Date.now() + 10_000;
+    while (status !== 200 && Date.now() < until) {
+      status = (await fetch(`${gw.url}/readyz`)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(status, 200);
+    assert.equal((await call('/webAPI.aspx?type=test&requestid=3')).status, 200);
+  } finally {
+    await revived.close();
+  }
+});
