@@ -165,8 +165,11 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
    */
   request(request: CoreRequest, timeoutMs: number, signal?: AbortSignal): Promise<CoreAnswer> {
     if (this.inFlight) return Promise.reject(new Error('CoreConnection carries one request at a time'));
-    if (this.isClosed) {
-      return Promise.reject(new CoreError('unavailable', 'the connection to the core closed before the request was written', false));
+    if (this.isClosed || this.socket.destroyed || !this.socket.writable) {
+      // The socket can be torn down (a reset read) a tick before its events reach us.
+      const error = new CoreError('unavailable', 'the connection to the core closed before the request was written', false);
+      this.destroy(error);
+      return Promise.reject(error);
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<CoreAnswer>((resolve, reject) => {
@@ -257,7 +260,9 @@ function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
   }
   let root: XmlElement;
   try {
-    root = parseXml(frame.bytes.toString('utf8'));
+    // The size bound already bounds the work; an element takes at least 4 bytes (`<a/>`), so this
+    // element bound never refuses a long CALLLIST the size bound admitted.
+    root = parseXml(frame.bytes.toString('utf8'), { maxDepth: 64, maxElements: Math.max(200_000, Math.ceil(frame.bytes.length / 4)) });
   } catch (error) {
     return new CoreError('protocol', `the answer to ${asked.type} cannot be read: ${(error as Error).message}`, true, { cause: error });
   }

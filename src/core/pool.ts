@@ -101,6 +101,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
   private readonly queue: Waiter[] = [];
   private opening = 0;
   private health: Health = 'starting';
+  private downReason = '';
   /** Consecutive failed attempts to open a working connection. */
   private failures = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -162,7 +163,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       this.emitFailure(request, 'aborted', false, startedAt);
       return Promise.reject(signal.reason);
     }
-    if (this.health === 'down') return refuse(new CoreError('unavailable', 'the core is down', false));
+    if (this.health === 'down') return refuse(new CoreError('unavailable', `the core is down: ${this.downReason}`, false));
     if (this.idle.length === 0 && this.queue.length >= this.options.queueMax) {
       return refuse(new CoreError('queue-full', `${this.queue.length} requests are already waiting for the core`, false));
     }
@@ -194,6 +195,8 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
 
   private async shutDown(graceMs: number): Promise<void> {
     this.state = 'closing';
+    // Destroyed connections leave `all` at once; their sockets close a little later.
+    const connections = [...this.all];
     clearInterval(this.healthTimer);
     clearTimeout(this.reconnectTimer);
     this.lifetime.abort();
@@ -215,7 +218,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     for (const connection of this.all) {
       connection.destroy(new CoreError('closed', 'the connection pool to the core closed before the answer came', true));
     }
-    await Promise.all([...this.all].map((connection) => connection.whenClosed()));
+    await Promise.all(connections.map((connection) => connection.whenClosed()));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -350,6 +353,8 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       const opened = connection;
       connection.once('close', (reason) => this.forget(opened, reason));
       await this.probe(connection);
+      // The probe's answer can come with bytes that poisoned the connection.
+      if (connection.closed) throw new CoreError('protocol', 'the connection closed right after its probe', false);
     } catch (error) {
       this.opening--;
       connection?.destroy();
@@ -366,7 +371,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       return;
     }
     this.opening--;
-    if (this.state !== 'running' || connection.closed) {
+    if (this.state !== 'running') {
       connection.destroy();
       return;
     }
@@ -421,9 +426,10 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
   private markDown(reason: unknown): void {
     if (this.health === 'down') return;
     this.health = 'down';
+    this.downReason = reason instanceof Error ? reason.message : String(reason);
     this.emit('down', reason);
     for (const waiter of this.queue.splice(0)) {
-      this.fail(waiter, new CoreError('unavailable', `the core is down: ${reason instanceof Error ? reason.message : String(reason)}`, false));
+      this.fail(waiter, new CoreError('unavailable', `the core is down: ${this.downReason}`, false));
     }
   }
 }

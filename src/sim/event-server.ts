@@ -19,6 +19,8 @@ export interface EventServerLimits {
   maxMessageBytes: number;
   /** Bytes of events a subscriber may leave unread before it is dropped. */
   maxUnreadBytes: number;
+  /** A subscription request left incomplete this long closes the connection. */
+  incompleteMessageTimeoutMs: number;
 }
 
 interface Subscription {
@@ -77,6 +79,7 @@ export function createEventServer(ctx: SimContext, limits: EventServerLimits): n
 function serveSubscriber(socket: net.Socket, ctx: SimContext, limits: EventServerLimits): void {
   const framer = new MessageFramer(limits.maxMessageBytes);
   let unsubscribe: (() => void) | undefined;
+  let incompleteTimer: NodeJS.Timeout | undefined;
 
   const deliver = (subscription: Subscription) => (event: PublishedEvent): void => {
     if (subscription.eventClass !== 'ALL' && subscription.eventClass !== event.eventClass) return;
@@ -97,6 +100,11 @@ function serveSubscriber(socket: net.Socket, ctx: SimContext, limits: EventServe
       socket.end(renderResult({ type: '', requestId: '' }, { code: ResultCode.API_INVALID_MESSAGE_FORMAT, message: `The message exceeds ${limits.maxMessageBytes} bytes` }, ctx));
       return;
     }
+    clearTimeout(incompleteTimer);
+    if (framer.pendingBytes > 0) {
+      incompleteTimer = setTimeout(() => socket.destroy(), limits.incompleteMessageTimeoutMs);
+      incompleteTimer.unref();
+    }
     for (const frame of frames) {
       if (frame.kind === 'garbage') {
         socket.write(renderResult({ type: '', requestId: '' }, { code: ResultCode.API_INVALID_MESSAGE_FORMAT, message: 'The request is not XML' }, ctx));
@@ -110,5 +118,8 @@ function serveSubscriber(socket: net.Socket, ctx: SimContext, limits: EventServe
       }
     }
   });
-  socket.on('close', () => unsubscribe?.());
+  socket.on('close', () => {
+    clearTimeout(incompleteTimer);
+    unsubscribe?.();
+  });
 }

@@ -99,8 +99,9 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Runn
   const requests = new RequestLog();
   const maxClients = config.maxClients ?? 1024;
   const maxMessageBytes = config.maxMessageBytes ?? 1024 * 1024;
-  const api = createApiServer(context, { maxClients, maxMessageBytes, incompleteMessageTimeoutMs: config.incompleteMessageTimeoutMs ?? 30_000 }, faults, requests);
-  const events = createEventServer(context, { maxClients, maxMessageBytes: 64 * 1024, maxUnreadBytes: 4 * 1024 * 1024 });
+  const incompleteMessageTimeoutMs = config.incompleteMessageTimeoutMs ?? 30_000;
+  const api = createApiServer(context, { maxClients, maxMessageBytes, incompleteMessageTimeoutMs }, faults, requests);
+  const events = createEventServer(context, { maxClients, maxMessageBytes: 64 * 1024, maxUnreadBytes: 4 * 1024 * 1024, incompleteMessageTimeoutMs });
   const count = (server: net.Server): Promise<number> =>
     new Promise((resolve) => server.getConnections((error, n) => resolve(error ? 0 : n)));
   const control =

@@ -111,6 +111,7 @@ CREATE TABLE IF NOT EXISTS segments (
   record_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS segments_by_call ON segments (call_id, stop_ms);
+CREATE INDEX IF NOT EXISTS segments_by_filename ON segments (filename);
 CREATE TABLE IF NOT EXISTS recordings (
   ident INTEGER PRIMARY KEY AUTOINCREMENT,
   agent_id TEXT NOT NULL DEFAULT '',
@@ -156,6 +157,7 @@ CREATE TABLE IF NOT EXISTS recordings (
 );
 CREATE INDEX IF NOT EXISTS recordings_by_time ON recordings (recording_time DESC, ident DESC);
 CREATE INDEX IF NOT EXISTS recordings_by_device ON recordings (device_id, recording_time DESC);
+CREATE INDEX IF NOT EXISTS recordings_by_filename ON recordings (filename);
 CREATE TABLE IF NOT EXISTS chats (
   session_id TEXT PRIMARY KEY,
   user_id INTEGER NOT NULL,

@@ -100,10 +100,15 @@ export class CoreClient {
 
   async waitClosed(timeoutMs = 5000): Promise<void> {
     if (this.closed) return;
-    await Promise.race([
-      once(this.socket, 'close'),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('connection still open')), timeoutMs)),
-    ]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        once(this.socket, 'close'),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('connection still open')), timeoutMs))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   close(): void {
