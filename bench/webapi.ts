@@ -33,6 +33,10 @@ async function freePort(): Promise<number> {
 async function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
   const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let seen = '';
+  if (ready.source === '^') {
+    child.stdout!.resume();
+    return child;
+  }
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       if (seen.length < 65536) seen += chunk.toString();
@@ -42,6 +46,20 @@ async function start(script: string, args: string[], env: NodeJS.ProcessEnv, rea
   });
   child.stdout!.resume();
   return child;
+}
+
+/** Wait until the gateway listens and reaches its core. */
+async function ready(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not ready within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 interface Figures {
@@ -111,9 +129,10 @@ async function main(): Promise<void> {
         path.join(here, '../src/main.js'),
         [],
         { PORT: String(gatewayPort), HOST: '127.0.0.1', CORE_HOST: '127.0.0.1', CORE_PORT: String(corePort) },
-        /uptivity-gateway ready/,
+        /^/,
       ),
     );
+    await ready(`http://127.0.0.1:${gatewayPort}/readyz`);
     const gateway = await cannon('gateway -> simulator (type=test)', `http://127.0.0.1:${gatewayPort}/webAPI.aspx?type=test&requestid=1`);
     children.pop()!.kill();
     const direct = await directTcp(corePort);

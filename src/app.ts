@@ -3,7 +3,8 @@
  * and by the tests, which give it a pool onto a simulator of their own.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { pino, type DestinationStream } from 'pino';
 import type { CorePool } from './core/pool.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin, requestIdHeader } from './http/ops/plugin.js';
@@ -14,6 +15,8 @@ export interface AppDependencies {
   coreTimeoutMs: number;
   /** Shared when several listeners (HTTP and HTTPS) serve one gateway. */
   metrics?: GatewayMetrics;
+  /** Shared by the listeners of one gateway; by default a synchronous logger at `logLevel`. */
+  logger?: FastifyBaseLogger;
   logLevel?: string;
   https?: { cert: Buffer; key: Buffer };
 }
@@ -33,6 +36,20 @@ class GatewayLogController extends LogController {
   override requestCompleted(): void {}
 }
 
+/**
+ * The gateway's logger: JSON lines on `destination` (stdout by default). Request lines never carry a
+ * query string's password.
+ */
+export function createLogger(level: string, destination?: DestinationStream): FastifyBaseLogger {
+  const options = {
+    level,
+    serializers: {
+      req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }),
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
 export function buildApp(deps: AppDependencies): FastifyInstance {
   const metrics = deps.metrics ?? new GatewayMetrics(() => deps.pool.stats);
   const options: FastifyServerOptions = {
@@ -46,12 +63,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       const given = req.headers[requestIdHeader];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
     },
-    logger: {
-      level: deps.logLevel ?? 'info',
-      serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }),
-      },
-    },
+    loggerInstance: deps.logger ?? createLogger(deps.logLevel ?? 'info'),
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });

@@ -5,7 +5,8 @@
  * answers the manual's example URLs at once.
  */
 import fs from 'node:fs';
-import { buildApp } from './app.js';
+import { pino } from 'pino';
+import { buildApp, createLogger } from './app.js';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
@@ -35,7 +36,10 @@ async function main(): Promise<void> {
   });
   pool.start();
   const metrics = new GatewayMetrics(() => pool.stats);
-  const common = { pool, metrics, coreTimeoutMs: config.core.timeoutMs, logLevel: config.logLevel };
+  // Asynchronous writes: lines that pile up while one write is in flight go out together.
+  const destination = pino.destination({ dest: 1, sync: false });
+  const logger = createLogger(config.logLevel, destination);
+  const common = { pool, metrics, coreTimeoutMs: config.core.timeoutMs, logger };
   const apps = [buildApp(common)];
   if (config.tls) {
     apps.push(buildApp({ ...common, https: { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } }));
@@ -59,6 +63,7 @@ async function main(): Promise<void> {
       await Promise.all(apps.map((app) => app.close()));
       await pool.close();
       await sim?.close();
+      destination.flushSync();
       process.exit(0);
     })();
   };

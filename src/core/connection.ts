@@ -50,8 +50,8 @@ export interface CoreRequest {
 export interface CoreAnswer {
   /** The answer exactly as the core wrote it, from the root's `<` to its closing `>`. */
   bytes: Buffer;
-  /** `bytes` parsed leniently (the core's output is not always well-formed). */
-  root: XmlElement;
+  /** `bytes` parsed leniently (the core's output is not always well-formed), on first use. */
+  readonly root: XmlElement;
   requestType: string;
   requestId: string;
   resultCode: number | undefined;
@@ -247,6 +247,9 @@ function lost(message: string, cause?: Error): CoreError {
   return new CoreError('unavailable', message, true, cause ? { cause } : undefined);
 }
 
+/** How much of an answer is read for its header on the hot path. */
+const headerScanBytes = 4096;
+
 function isBlank(chunk: Buffer): boolean {
   for (const b of chunk) if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false;
   return true;
@@ -258,15 +261,24 @@ function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
     const preview = frame.bytes.subarray(0, 80).toString('utf8').trim();
     return new CoreError('protocol', `the core answered ${asked.type} with a line that is not XML: ${JSON.stringify(preview)}`, true);
   }
-  let root: XmlElement;
-  try {
+  const parse = (bytes: Buffer): XmlElement =>
     // The size bound already bounds the work; an element takes at least 4 bytes (`<a/>`), so this
     // element bound never refuses a long CALLLIST the size bound admitted.
-    root = parseXml(frame.bytes.toString('utf8'), { maxDepth: 64, maxElements: Math.max(200_000, Math.ceil(frame.bytes.length / 4)) });
+    parseXml(bytes.toString('utf8'), { maxDepth: 64, maxElements: Math.max(200_000, Math.ceil(bytes.length / 4)) });
+  let header: XmlElement;
+  try {
+    // The header comes first: reading it from the head of a long answer spares parsing the whole
+    // answer on the hot path (the lenient parser closes what the cut leaves open). The whole
+    // answer is parsed only when a caller asks for `root`.
+    header = parse(frame.bytes.length > headerScanBytes ? frame.bytes.subarray(0, headerScanBytes) : frame.bytes);
+    if (frame.bytes.length > headerScanBytes && childText(header, 'REQUESTTYPE') === undefined && childText(header, 'TYPE') === undefined) {
+      header = parse(frame.bytes);
+    }
   } catch (error) {
     return new CoreError('protocol', `the answer to ${asked.type} cannot be read: ${(error as Error).message}`, true, { cause: error });
   }
-  const field = (name: string): string | undefined => childText(root, name)?.trim();
+  const root = frame.bytes.length > headerScanBytes ? undefined : header;
+  const field = (name: string): string | undefined => childText(header, name)?.trim();
   // The manual's CALLLIST example answers with <TYPE> where every other answer has <REQUESTTYPE>.
   const requestType = field('REQUESTTYPE') ?? field('TYPE') ?? '';
   if (!sameCommand(requestType, asked.type)) {
@@ -277,9 +289,13 @@ function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
     return new CoreError('protocol', `the core answered REQUESTID ${requestId} to ${asked.type} REQUESTID ${asked.requestId}`, true);
   }
   const code = field('RESULTCODE');
+  let parsed = root;
   return {
     bytes: frame.bytes,
-    root,
+    get root(): XmlElement {
+      parsed ??= parse(frame.bytes);
+      return parsed;
+    },
     requestType,
     requestId,
     resultCode: code !== undefined && /^-?[0-9]{1,10}$/.test(code) ? Number(code) : undefined,

@@ -39,7 +39,11 @@ export function element(name: string, content: string | readonly XmlElement[] = 
 const unrepresentable = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Escape character data. `\r` becomes a reference so that it survives end-of-line normalisation. */
+const needsEscape = /[&<>\r\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
+
 export function escapeText(value: string): string {
+  // Most values are plain: one scan instead of five replacements.
+  if (!needsEscape.test(value)) return value;
   return value
     .replace(unrepresentable, '\uFFFD')
     .replace(/&/g, '&amp;')

@@ -37,7 +37,7 @@ import { combinedEmail, email, recordingInfo } from './commands/export.js';
 type Handler = (req: CoreRequest, ctx: SimContext) => CommandOutcome;
 type AsyncHandler = (req: CoreRequest, ctx: SimContext) => Promise<CommandOutcome>;
 
-/** Handlers that read and change state synchronously, each run as one SQLite transaction. */
+/** Handlers that read and change state synchronously. */
 const handlers: Record<string, Handler> = {
   TEST: () => ({ code: ResultCode.API_OK, message: 'API_OK' }),
   CALLSTART: callStart,
@@ -164,12 +164,13 @@ export function decodeRequest(text: string): Decoded {
   return { ok: true, header, request: { spec, requestId: header.requestId, params } };
 }
 
-/** Run a decoded request. Synchronous handlers run inside one SQLite transaction. */
+/** Run a decoded request. */
 export async function execute(request: CoreRequest, ctx: SimContext): Promise<CommandOutcome> {
   const handler = handlers[request.spec.type];
   const asyncHandler = asyncHandlers[request.spec.type];
   try {
-    if (handler) return ctx.db.transaction(() => handler(request, ctx))();
+    // Commands that change state run as one transaction; reads need none.
+    if (handler) return request.spec.mutates ? ctx.db.transaction(() => handler(request, ctx))() : handler(request, ctx);
     if (asyncHandler) return await asyncHandler(request, ctx);
     return { code: ResultCode.API_UNKNOWN_MESSAGE_TYPE, message: `Unknown message type ${request.spec.type}` };
   } catch (error) {

@@ -70,6 +70,44 @@ export class GatewayMetrics {
     });
   }
 
+  private readonly coreChildren = new Map<string, { duration: client.Histogram.Internal<'type'>; results: Map<string, client.Counter.Internal> }>();
+
+  /**
+   * Record one core request. Label children are looked up once per TYPE and RESULTTYPE: resolving
+   * labels on every observation is a measurable part of a request's cost.
+   */
+  observeCoreRequest(type: string, resultType: string, seconds: number): void {
+    const label = GatewayMetrics.typeLabel(type);
+    let children = this.coreChildren.get(label);
+    if (!children) {
+      children = { duration: this.coreDuration.labels({ type: label }), results: new Map() };
+      this.coreChildren.set(label, children);
+    }
+    let counter = children.results.get(resultType);
+    if (!counter) {
+      counter = this.coreRequests.labels({ type: label, result_type: resultType });
+      children.results.set(resultType, counter);
+    }
+    counter.inc();
+    children.duration.observe(seconds);
+  }
+
+  private readonly httpChildren = new Map<string, { count: client.Counter.Internal; duration: client.Histogram.Internal<'route'> }>();
+
+  observeHttpRequest(route: string, method: string, status: number, seconds: number): void {
+    const key = `${route} ${method} ${status}`;
+    let children = this.httpChildren.get(key);
+    if (!children) {
+      children = {
+        count: this.httpRequests.labels({ route, method, status: String(status) }),
+        duration: this.httpDuration.labels({ route }),
+      };
+      this.httpChildren.set(key, children);
+    }
+    children.count.inc();
+    children.duration.observe(seconds);
+  }
+
   /** A TYPE as a label value: catalog types as they are, anything else OTHER. */
   static typeLabel(type: string): string {
     return findCommand(type)?.type ?? 'OTHER';

@@ -21,8 +21,7 @@ const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp }) =
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
-    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ route }, seconds);
+    metrics.observeHttpRequest(route, request.method, reply.statusCode, seconds);
     request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });
 

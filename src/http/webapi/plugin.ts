@@ -11,7 +11,7 @@ import { ResultCode, resultTypeOf } from '../../protocol/result-codes.js';
 import { buildRequest, buildResult } from '../../protocol/xml.js';
 import type { CorePool } from '../../core/pool.js';
 import { describeCoreFailure } from '../core-failures.js';
-import { GatewayMetrics } from '../ops/metrics.js';
+import type { GatewayMetrics } from '../ops/metrics.js';
 import { mergeWebApiParams } from './parameters.js';
 
 export interface WebApiOptions {
@@ -81,20 +81,18 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     }
     // Unknown types go to the core too: it is the authority on what it serves (API_UNKNOWN_MESSAGE_TYPE).
     const xml = buildRequest(type, requestId!.trim(), params);
-    const typeLabel = GatewayMetrics.typeLabel(type);
     const started = process.hrtime.bigint();
+    const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const answer = await pool.request({ type, requestId: requestId!.trim(), xml });
-      metrics.coreRequests.inc({ type: typeLabel, result_type: answer.resultType || 'NONE' });
+      metrics.observeCoreRequest(type, answer.resultType || 'NONE', elapsed());
       return reply.type(xmlType).send(answer.bytes);
     } catch (error) {
       const failure = describeCoreFailure(error, coreTimeoutMs);
-      metrics.coreRequests.inc({ type: typeLabel, result_type: failure.label });
+      metrics.observeCoreRequest(type, failure.label, elapsed());
       request.log.warn({ err: error, type }, 'core request failed');
       if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
       return sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message);
-    } finally {
-      metrics.coreDuration.observe({ type: typeLabel }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
 
