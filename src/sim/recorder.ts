@@ -10,23 +10,12 @@ import { writeRecordingWav, type Silence } from './audio.js';
 import { ApiError, type CoreRequest, type SimContext } from './context.js';
 import { agentOfDevice, ensureDevice, stationOfDevice, type ResolvedDevice } from './directory.js';
 import { productFilename, productTime, recordingRelativePath } from './product-format.js';
-import type { CallRow, DeviceRow, RecordingRow, SegmentRow } from './store.js';
+import { callDataParams, columnsOf, updatePresent, type CallRow, type DeviceRow, type RecordingRow, type SegmentRow } from './store.js';
 
 const userColumns = userFieldNames.map((u) => u.toLowerCase());
 
-/** The data fields a call carries, as (parameter name, column) pairs. */
-const callDataFields: readonly (readonly [string, string])[] = [
-  ['GROUP', 'sgroup'],
-  ['GATE', 'gate'],
-  ['ANI', 'ani'],
-  ['DNIS', 'dnis'],
-  ...userFieldNames.map((u) => [u, u.toLowerCase()] as const),
-  ['CALLDIRECTION', 'calldirection'],
-  ['CALLID', 'callid'],
-  ['PRIORITY', 'priority'],
-  ['ARCHIVEACTION', 'archive_action'],
-  ['KEEPDAYS', 'keepdays'],
-];
+/** The data fields a call carries and their columns in the calls table. */
+const callDataFields = columnsOf([...callDataParams, 'CALLID', 'PRIORITY', 'ARCHIVEACTION', 'KEEPDAYS'], { ARCHIVEACTION: 'archive_action' });
 
 /**
  * The outcome of forwarding a command to the recording cores, as the API Server words it.
@@ -156,15 +145,7 @@ export function startCall(ctx: SimContext, req: CoreRequest, resolved: ResolvedD
 
 /** Apply the data fields present in a request to a call in progress (and its open recordings). */
 export function updateCallData(ctx: SimContext, call: CallRow, params: ReadonlyMap<string, string>): void {
-  const sets: string[] = [];
-  const values: Record<string, string> = { call_id: String(call.call_id) };
-  for (const [param, column] of callDataFields) {
-    const value = params.get(param);
-    if (value === undefined) continue;
-    sets.push(`${column} = @${column}`);
-    values[column] = value;
-  }
-  if (sets.length > 0) ctx.db.prepare(`UPDATE calls SET ${sets.join(', ')} WHERE call_id = @call_id`).run(values);
+  updatePresent(ctx.db, 'calls', 'call_id', call.call_id, callDataFields, params);
 }
 
 /** End a call: its open recordings stop and are saved. */

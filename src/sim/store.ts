@@ -301,6 +301,48 @@ export interface ChatRow {
   [user: `user${number}`]: string;
 }
 
+/** A request parameter and the column it is stored in. */
+export type ParamColumn = readonly [param: string, column: string];
+
+/** Columns whose names are not simply the parameter's in lower case. */
+const columnNames: Readonly<Record<string, string>> = {
+  GROUP: 'sgroup',
+  DEVICEID: 'device_id',
+  DEVICEALIAS: 'device_alias',
+};
+
+/** The data a call carries, shared by calls, chats and recordings. */
+export const callDataParams: readonly string[] = ['GROUP', 'GATE', 'ANI', 'DNIS', ...userFieldNames, 'CALLDIRECTION'];
+
+/** Pair parameters with their columns; `overrides` names a table's own columns (ARCHIVEACTION...). */
+export function columnsOf(params: readonly string[], overrides: Readonly<Record<string, string>> = {}): ParamColumn[] {
+  return params.map((param) => [param, overrides[param] ?? columnNames[param] ?? param.toLowerCase()] as const);
+}
+
+/**
+ * Set the columns whose parameters the request carries (a blank value clears its column) on the
+ * rows where `key` equals `keyValue`. Table and column names come from this module's lists, never
+ * from a request.
+ */
+export function updatePresent(
+  db: Db,
+  table: string,
+  key: string,
+  keyValue: string | number,
+  columns: readonly ParamColumn[],
+  params: ReadonlyMap<string, string>,
+): void {
+  const sets: string[] = [];
+  const values: Record<string, string | number> = { key: keyValue };
+  for (const [param, column] of columns) {
+    const value = params.get(param);
+    if (value === undefined) continue;
+    sets.push(`${column} = @${column}`);
+    values[column] = value;
+  }
+  if (sets.length > 0) db.prepare(`UPDATE ${table} SET ${sets.join(', ')} WHERE ${key} = @key`).run(values);
+}
+
 export function openDatabase(file: string): Db {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');

@@ -2,7 +2,6 @@
  * CALLSTART, CALLSTOP, CALLUPDATE (live, UPDATE_IF_NOT_RECORDING and post-recording forms),
  * RECORDSTART and RECORDSTOP.
  */
-import { userFieldNames } from '../../protocol/catalog.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { ApiError, ok, type CommandOutcome, type CoreRequest, type SimContext } from '../context.js';
 import { resolveDevice } from '../directory.js';
@@ -16,7 +15,7 @@ import {
   stopSegment,
   updateCallData,
 } from '../recorder.js';
-import type { RecordingRow } from '../store.js';
+import { callDataParams, columnsOf, updatePresent, type ParamColumn, type RecordingRow } from '../store.js';
 
 /** CALLINSTANCE as stop and update read it: blank means "the last call on the device". */
 const instanceOf = (req: CoreRequest): string | undefined => req.params.get('CALLINSTANCE') || undefined;
@@ -37,30 +36,13 @@ export function callStop(req: CoreRequest, ctx: SimContext): CommandOutcome {
   return dispatch;
 }
 
-/** Recording columns a post-recording CALLUPDATE may change, by parameter. */
-const recordingUpdateColumns: readonly (readonly [string, string])[] = [
-  ['DEVICEID', 'device_id'],
-  ['DEVICEALIAS', 'device_alias'],
-  ['GROUP', 'sgroup'],
-  ['GATE', 'gate'],
-  ['ANI', 'ani'],
-  ['DNIS', 'dnis'],
-  ...userFieldNames.map((u) => [u, u.toLowerCase()] as const),
-  ['CALLDIRECTION', 'calldirection'],
-  ['KEEPDAYS', 'keepdays'],
-  ['ARCHIVEACTION', 'archive_action_id'],
-];
+/** Recording columns a CALLUPDATE of a finished recording may change, by parameter. */
+const recordingDataFields = columnsOf([...callDataParams, 'KEEPDAYS', 'ARCHIVEACTION'], { ARCHIVEACTION: 'archive_action_id' });
+/** The post-recording form may also correct the device. */
+const postRecordingFields = columnsOf(['DEVICEID', 'DEVICEALIAS', ...callDataParams]);
 
-function updateRecording(ctx: SimContext, req: CoreRequest, recording: RecordingRow, columns: readonly (readonly [string, string])[]): void {
-  const sets: string[] = [];
-  const values: Record<string, string | number> = { ident: recording.ident };
-  for (const [param, column] of columns) {
-    const value = req.params.get(param);
-    if (value === undefined) continue;
-    sets.push(`${column} = @${column}`);
-    values[column] = value;
-  }
-  if (sets.length > 0) ctx.db.prepare(`UPDATE recordings SET ${sets.join(', ')} WHERE ident = @ident`).run(values);
+function updateRecording(ctx: SimContext, req: CoreRequest, recording: RecordingRow, columns: readonly ParamColumn[]): void {
+  updatePresent(ctx.db, 'recordings', 'ident', recording.ident, columns, req.params);
   const saved = ctx.db.prepare('SELECT * FROM recordings WHERE ident = ?').get(recording.ident) as RecordingRow;
   ctx.events.publish(
     'RECORDINGUPDATE',
@@ -87,7 +69,7 @@ export function callUpdate(req: CoreRequest, ctx: SimContext): CommandOutcome {
     if (!recording) {
       throw new ApiError(ResultCode.API_DATABASE_QUERY_ERROR, `No recording with RECORDID ${recordId} was found to update`);
     }
-    updateRecording(ctx, req, recording, recordingUpdateColumns.filter(([param]) => !['KEEPDAYS', 'ARCHIVEACTION'].includes(param)));
+    updateRecording(ctx, req, recording, postRecordingFields);
     return ok('Updated recording in database');
   }
   const { deviceId } = resolveDevice(ctx, req.params, true);
@@ -97,7 +79,7 @@ export function callUpdate(req: CoreRequest, ctx: SimContext): CommandOutcome {
       .prepare("SELECT * FROM recordings WHERE device_id = ? AND recording_type <> 'screen' ORDER BY recording_time DESC, ident DESC LIMIT 1")
       .get(deviceId) as RecordingRow | undefined;
     if (!last) throw new ApiError(ResultCode.API_RECORDID_INVALID, `There is no previous call on device ${deviceId} to update`);
-    updateRecording(ctx, req, last, recordingUpdateColumns.filter(([param]) => param !== 'DEVICEID' && param !== 'DEVICEALIAS'));
+    updateRecording(ctx, req, last, recordingDataFields);
     return ok('Updated recording in database');
   }
   const dispatch = dispatchToCores(ctx, req.spec.type);

@@ -16,19 +16,9 @@ import {
   userByPhone,
 } from '../directory.js';
 import { activeCalls, dispatchToCores, findCall, openSegments, pauseSegment, resumeSegment } from '../recorder.js';
-import type { ChatRow, DeviceRow, UserRow } from '../store.js';
+import { callDataParams, columnsOf, updatePresent, type ChatRow, type DeviceRow, type UserRow } from '../store.js';
 
-const chatDataFields: readonly (readonly [string, string])[] = [
-  ['DEVICEALIAS', 'device_alias'],
-  ['GROUP', 'sgroup'],
-  ['GATE', 'gate'],
-  ['ANI', 'ani'],
-  ['DNIS', 'dnis'],
-  ...userFieldNames.map((u) => [u, u.toLowerCase()] as const),
-  ['CALLDIRECTION', 'calldirection'],
-  ['CALLID', 'callid'],
-  ['KEEPDAYS', 'keepdays'],
-];
+const chatDataFields = columnsOf(['DEVICEALIAS', ...callDataParams, 'CALLID', 'KEEPDAYS']);
 
 function activeChat(ctx: SimContext, sessionId: string): ChatRow | undefined {
   return ctx.db.prepare('SELECT * FROM chats WHERE session_id = ? AND active = 1').get(sessionId) as ChatRow | undefined;
@@ -78,15 +68,7 @@ export function chatUpdate(req: CoreRequest, ctx: SimContext): CommandOutcome {
   const sessionId = req.params.get('SESSIONID')!;
   if (!activeChat(ctx, sessionId)) throw noChat(sessionId);
   const dispatch = dispatchToCores(ctx, req.spec.type);
-  const sets: string[] = [];
-  const values: Record<string, string> = { session_id: sessionId };
-  for (const [param, column] of chatDataFields) {
-    const value = req.params.get(param);
-    if (value === undefined) continue;
-    sets.push(`${column} = @${column}`);
-    values[column] = value;
-  }
-  if (sets.length > 0) ctx.db.prepare(`UPDATE chats SET ${sets.join(', ')} WHERE session_id = @session_id`).run(values);
+  updatePresent(ctx.db, 'chats', 'session_id', sessionId, chatDataFields, req.params);
   return dispatch;
 }
 

@@ -11,7 +11,7 @@ import { ApiError, ok, type CommandOutcome, type CoreRequest, type SimContext } 
 import { agentOfDevice, deviceById, devicesOfAgent, noMatchingDevice, userBy } from '../directory.js';
 import { productRecordingRoot, productTime, sqlServerTime, uptimeSentence } from '../product-format.js';
 import { activeCalls, latestSegment, openSegments } from '../recorder.js';
-import type { CallRow, DeviceRow, RecordingRow, SegmentRow, UserRow } from '../store.js';
+import { columnsOf, type CallRow, type DeviceRow, type RecordingRow, type SegmentRow, type UserRow } from '../store.js';
 
 const userElements = (row: object | undefined): XmlElement[] =>
   userFieldNames.map((u) => element(u, String((row as Record<string, unknown> | undefined)?.[u.toLowerCase()] ?? '')));
@@ -229,17 +229,7 @@ export function fetchTerminology(_req: CoreRequest, ctx: SimContext): CommandOut
 /** The most CALLLIST answers with when CALLCOUNT does not ask for fewer, to bound an answer's size. */
 export const callListLimit = 1000;
 
-const callListFilters: readonly (readonly [string, string])[] = [
-  ['DEVICEID', 'device_id'],
-  ['CRM_USER', 'crm_user'],
-  ['SYS_USER', 'sys_user'],
-  ['DEVICEALIAS', 'device_alias'],
-  ['GROUP', 'sgroup'],
-  ['GATE', 'gate'],
-  ['ANI', 'ani'],
-  ['DNIS', 'dnis'],
-  ...userFieldNames.map((u) => [u, u.toLowerCase()] as const),
-];
+const callListFilters = columnsOf(['DEVICEID', 'CRM_USER', 'SYS_USER', 'DEVICEALIAS', 'GROUP', 'GATE', 'ANI', 'DNIS', ...userFieldNames]);
 
 export function callList(req: CoreRequest, ctx: SimContext): CommandOutcome {
   const where: string[] = [];
