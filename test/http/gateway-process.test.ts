@@ -1,0 +1,97 @@
+/**
+ * The `uptivity-gateway` program as a person runs it: configuration from the environment, the
+ * embedded simulator when no core is configured, HTTPS beside HTTP when a certificate is given,
+ * and a graceful stop on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const main = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Start the gateway and collect the addresses it reports listening on. */
+async function startGateway(env: NodeJS.ProcessEnv, listeners: number): Promise<{ child: ChildProcess; urls: string[]; log: () => string }> {
+  const child = spawn(process.execPath, [main], { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', CORE_PORT: '0', CORE_EVENT_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  const urls: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway not ready: ${output}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const match of output.matchAll(/Server listening at (https?:\/\/127\.0\.0\.1:\d+)/g)) if (!urls.includes(match[1]!)) urls.push(match[1]!);
+      if (urls.length >= listeners && output.includes('uptivity-gateway ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
+  });
+  return { child, urls, log: () => output };
+}
+
+async function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+test('without CORE_HOST it serves the WebAPI over an embedded, seeded simulator, and stops gracefully', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-data-'));
+  dirs.push(dataDir);
+  const { child, urls, log } = await startGateway({ SIM_DATA_DIR: dataDir }, 1);
+  const response = await fetch(`${urls[0]}/webAPI.aspx?type=test&requestid=1`);
+  assert.equal(response.status, 200);
+  assert.match(await response.text(), /<RESULTTYPE>API_OK<\/RESULTTYPE>/);
+  const seeded = await (await fetch(`${urls[0]}/webAPI.aspx?type=calllist&requestid=2&user2=10121968`)).text();
+  assert.match(seeded, /<RECORDID>10121968<\/RECORDID>/, 'the embedded simulator is seeded');
+  assert.ok(fs.existsSync(path.join(dataDir, 'core.sqlite')));
+  const line = log().split('\n').find((l) => l.includes('"route":"/webAPI.aspx"'));
+  assert.ok(line, 'one JSON log line per request');
+  const entry = JSON.parse(line!) as Record<string, unknown>;
+  assert.equal(entry.status, 200);
+  assert.equal(typeof entry.reqId, 'string');
+  const exited = exitCode(child);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});
+
+test('with a certificate it serves HTTPS too', { skip: !fs.existsSync('/usr/bin/openssl') && 'openssl is not installed' }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-tls-'));
+  dirs.push(dir);
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const { child, urls } = await startGateway({ SIM_DATA_DIR: path.join(dir, 'data'), TLS_CERT_FILE: cert, TLS_KEY_FILE: key, TLS_PORT: '0' }, 2);
+  const secure = urls.find((u) => u.startsWith('https:'));
+  assert.ok(secure, `an HTTPS listener among ${urls.join(', ')}`);
+  const body = await new Promise<string>((resolve, reject) => {
+    https
+      .get(`${secure}/webAPI.aspx?type=test&requestid=3`, { ca: fs.readFileSync(cert), checkServerIdentity: () => undefined }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+  assert.match(body, /<REQUESTID>3<\/REQUESTID>/);
+  const exited = exitCode(child);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});
+
+test('configuration errors and --help', () => {
+  const help = execFileSync(process.execPath, [main, '--help']).toString();
+  for (const name of ['--port', 'PORT', 'CORE_HOST', 'CORE_POOL_SIZE', 'CORE_TIMEOUT_MS', 'CORE_QUEUE_MAX', 'SIM_DATA_DIR', 'LOG_LEVEL']) assert.ok(help.includes(name), name);
+  assert.throws(() => execFileSync(process.execPath, [main], { env: { ...process.env, CORE_POOL_SIZE: 'many' }, stdio: 'pipe' }), /CORE_POOL_SIZE must be an integer/);
+});
