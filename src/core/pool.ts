@@ -8,7 +8,7 @@
  * This room talks TCP through `connection.ts` and speaks `protocol/`; it never imports `http/`.
  * Its events carry what metrics and logs need without depending on either.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { buildRequest } from '../protocol/xml.js';
 import { backoffDelay } from './backoff.js';
 import { CoreConnection, CoreError, defaultMaxAnswerBytes, type CoreAnswer, type CoreErrorKind, type CoreRequest } from './connection.js';
@@ -125,6 +125,9 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       backoffMaxMs: options.backoffMaxMs ?? 10_000,
       healthIntervalMs: options.healthIntervalMs ?? 30_000,
     };
+    // Every connection being opened listens on this signal: a pool of more than ten would trip
+    // Node's leak warning although each listener goes once its connection settles.
+    setMaxListeners(options.size + 1, this.lifetime.signal);
   }
 
   /** Open the connections and start probing. Requests made before start() start the pool. */
