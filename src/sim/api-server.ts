@@ -149,7 +149,9 @@ function serveConnection(socket: net.Socket, ctx: SimContext, limits: ApiServerL
       frames = framer.push(chunk);
     } catch (error) {
       if (error instanceof FrameTooLargeError) return rejectAndClose(`The message exceeds ${limits.maxMessageBytes} bytes`);
-      throw error;
+      // Whatever else goes wrong with one client's bytes ends that connection, never the process.
+      socket.destroy();
+      return;
     }
     queue.push(...frames);
     if (queue.length >= maxQueuedRequests) socket.pause();

@@ -96,7 +96,11 @@ function serveSubscriber(socket: net.Socket, ctx: SimContext, limits: EventServe
     try {
       frames = framer.push(chunk);
     } catch (error) {
-      if (!(error instanceof FrameTooLargeError)) throw error;
+      // Whatever else goes wrong with one client's bytes ends that connection, never the process.
+      if (!(error instanceof FrameTooLargeError)) {
+        socket.destroy();
+        return;
+      }
       socket.end(renderResult({ type: '', requestId: '' }, { code: ResultCode.API_INVALID_MESSAGE_FORMAT, message: `The message exceeds ${limits.maxMessageBytes} bytes` }, ctx));
       return;
     }
