@@ -222,8 +222,12 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
     try {
       frames = this.framer.push(chunk);
     } catch (error) {
-      if (!(error instanceof FrameTooLargeError)) throw error;
-      this.destroy(new CoreError('too-large', `the answer to ${this.inFlight.type} exceeds ${this.maxAnswerBytes} bytes`, true, { cause: error }));
+      // Nothing a core sends may crash the gateway: any other framing fault poisons the connection.
+      this.destroy(
+        error instanceof FrameTooLargeError
+          ? new CoreError('too-large', `the answer to ${this.inFlight.type} exceeds ${this.maxAnswerBytes} bytes`, true, { cause: error })
+          : new CoreError('protocol', `the answer to ${this.inFlight.type} cannot be framed: ${(error as Error).message}`, true, { cause: error }),
+      );
       return;
     }
     const [frame, ...extra] = frames;
