@@ -22,12 +22,18 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const connections = 50;
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  return port;
+/** Distinct free ports: all are held open until every one is chosen, so none comes out twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = net.createServer().listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return server;
+    }),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 async function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
@@ -113,17 +119,14 @@ async function directTcp(port: number): Promise<Figures> {
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
-    const helloPort = await freePort();
+    const [helloPort, corePort, eventPort, gatewayPort] = (await freePorts(4)) as [number, number, number, number];
     children.push(await start(path.join(here, 'hello-world.js'), [String(helloPort)], {}, /listening/));
     const hello = await cannon('fastify hello-world', `http://127.0.0.1:${helloPort}/`);
     children.pop()!.kill();
 
-    const corePort = await freePort();
-    const eventPort = await freePort();
     children.push(
       await start(path.join(here, '../src/sim/main.js'), ['--port', String(corePort), '--event-port', String(eventPort)], {}, /API port/),
     );
-    const gatewayPort = await freePort();
     children.push(
       await start(
         path.join(here, '../src/main.js'),
