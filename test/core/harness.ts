@@ -7,6 +7,7 @@ import net from 'node:net';
 import { once, type EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreError, type CoreRequest } from '../../src/core/connection.js';
+import { CorePool, type CorePoolOptions } from '../../src/core/pool.js';
 import { buildRequest } from '../../src/protocol/xml.js';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '../../src/sim/simulator.js';
 
@@ -62,4 +63,22 @@ export function logged(sim: RunningSimulator, type: string, requestId: number | 
   return sim.requests
     .list()
     .filter((r) => new RegExp(`<TYPE>${type}</TYPE>`).test(r.text) && new RegExp(`<REQUESTID>${requestId}</REQUESTID>`).test(r.text)).length;
+}
+
+/**
+ * A started pool with fast backoff, closed by `cleanups` after the test; resolved once the core has
+ * answered its first probe unless `waitUp` is false.
+ */
+export async function startPool(
+  port: number,
+  cleanups: (() => unknown)[],
+  options: Partial<CorePoolOptions> = {},
+  waitUp = true,
+): Promise<CorePool> {
+  const pool = new CorePool({ host: '127.0.0.1', port, size: 2, queueMax: 100, requestTimeoutMs: 2000, connectTimeoutMs: 1000, backoffInitialMs: 20, backoffMaxMs: 200, ...options });
+  cleanups.push(() => pool.close(0));
+  const up = waitUp ? nextEvent(pool, 'up') : undefined;
+  pool.start();
+  await up;
+  return pool;
 }

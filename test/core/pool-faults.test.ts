@@ -7,31 +7,17 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CorePool, type CorePoolOptions } from '../../src/core/pool.js';
-import { child, type XmlElement } from '../../src/protocol/xml.js';
+import { child } from '../../src/protocol/xml.js';
 import type { RunningSimulator } from '../../src/sim/simulator.js';
-import { coreFailure, coreRequest, freePort, logged, nextEvent, startTestSimulator, waitFor } from './harness.js';
+import { all } from '../sim/harness.js';
+import { coreFailure, coreRequest, freePort, logged, nextEvent, startPool, startTestSimulator, waitFor } from './harness.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A started pool, closed after the test; resolved once the core has answered its first probe. */
-async function startPool(port: number, options: Partial<CorePoolOptions> = {}, waitUp = true): Promise<CorePool> {
-  const pool = new CorePool({ host: '127.0.0.1', port, size: 2, queueMax: 100, requestTimeoutMs: 2000, connectTimeoutMs: 1000, backoffInitialMs: 20, backoffMaxMs: 200, ...options });
-  cleanups.push(() => pool.close(0));
-  const up = waitUp ? nextEvent(pool, 'up') : undefined;
-  pool.start();
-  await up;
-  return pool;
-}
 
-const elementsAt = (root: XmlElement, path: string): number => {
-  let level: XmlElement[] = [root];
-  for (const name of path.split('/')) level = level.flatMap((e) => e.children.filter((c) => c.name === name));
-  return level.length;
-};
 
 describe('a running simulator', () => {
   let sim: RunningSimulator;
@@ -42,7 +28,7 @@ describe('a running simulator', () => {
   beforeEach(() => sim.faults.clear());
 
   test('answers pretty-printed, fragmented or never closing <USERS> reach the caller whole', async () => {
-    const pool = await startPool(sim.port);
+    const pool = await startPool(sim.port, cleanups);
     const plain = await pool.request(coreRequest('CHANNELS', 1));
     sim.faults.add({ kind: 'fragment', type: 'CHANNELS', bytes: 50, delayMs: 1, times: 1 });
     const fragmented = await pool.request(coreRequest('CHANNELS', 1));
@@ -50,11 +36,11 @@ describe('a running simulator', () => {
     const users = await pool.request(coreRequest('IMPORTUSER', 2, { ACTION: 'LIST' }));
     assert.doesNotMatch(users.bytes.toString(), /<\/USERS>/);
     assert.equal(users.resultCode, 20);
-    assert.equal(elementsAt(users.root, 'USERS/USER'), 1);
+    assert.equal(all(users.root, 'USERS/USER').length, 1);
   });
 
   test('a slow core: timeout, the connection destroyed, and the next caller gets its own answer, never the late one', async () => {
-    const pool = await startPool(sim.port, { size: 1, requestTimeoutMs: 300, queueTimeoutMs: 3000 });
+    const pool = await startPool(sim.port, cleanups, { size: 1, requestTimeoutMs: 300, queueTimeoutMs: 3000 });
     let disconnects = 0;
     pool.on('disconnect', () => disconnects++);
     sim.faults.add({ kind: 'delay', type: 'DEVICELIST', delayMs: 700, times: 1 });
@@ -70,7 +56,7 @@ describe('a running simulator', () => {
   });
 
   test('a silent core: timeout, and the pool recovers', async () => {
-    const pool = await startPool(sim.port, { requestTimeoutMs: 300 });
+    const pool = await startPool(sim.port, cleanups, { requestTimeoutMs: 300 });
     sim.faults.add({ kind: 'silent', type: 'DEVICELIST', times: 1 });
     const error = await coreFailure(pool.request(coreRequest('DEVICELIST', 21)));
     assert.equal(error.kind, 'timeout');
@@ -83,7 +69,7 @@ describe('a running simulator', () => {
   for (const kind of ['drop', 'drop-before-answer'] as const) {
     test(`${kind} on CALLSTART: the call fails as possibly carried out, and was carried out exactly once`, async () => {
       const [device, id] = kind === 'drop' ? ['9001', 31] : ['9002', 35];
-      const pool = await startPool(sim.port, { size: 4 });
+      const pool = await startPool(sim.port, cleanups, { size: 4 });
       sim.faults.add({ kind, type: 'CALLSTART', bytes: 40, times: 1 });
       const error = await coreFailure(pool.request(coreRequest('CALLSTART', id, { DEVICEID: device })));
       assert.equal(error.kind, 'unavailable');
@@ -95,12 +81,12 @@ describe('a running simulator', () => {
       assert.equal(recording && child(recording, 'ISRECORDING')?.text, 'Y', 'the call was carried out');
       await pool.request(coreRequest('CALLSTOP', 33, { DEVICEID: device }));
       const list = await pool.request(coreRequest('CALLLIST', 34, { DEVICEID: device }));
-      assert.equal(elementsAt(list.root, 'SEARCHRESULT'), 1, 'one call, one recording');
+      assert.equal(all(list.root, 'SEARCHRESULT').length, 1, 'one call, one recording');
     });
   }
 
   test('an answer to another REQUESTTYPE: protocol error, and that connection is replaced', async () => {
-    const pool = await startPool(sim.port, { size: 1 });
+    const pool = await startPool(sim.port, cleanups, { size: 1 });
     let connects = 0;
     pool.on('connect', () => connects++);
     sim.faults.add({ kind: 'mismatch', type: 'DEVICELIST', times: 1 });
@@ -112,7 +98,7 @@ describe('a running simulator', () => {
   });
 
   test('500 concurrent requests through 4 connections: each caller its own answer', async () => {
-    const pool = await startPool(sim.port, { size: 4, queueMax: 500, queueTimeoutMs: 20_000 });
+    const pool = await startPool(sim.port, cleanups, { size: 4, queueMax: 500, queueTimeoutMs: 20_000 });
     const types = ['TEST', 'DEVICELIST', 'CHANNELS', 'FETCHTERMINOLOGY'];
     const answers = await Promise.all(
       Array.from({ length: 500 }, (_, i) => pool.request(coreRequest(types[i % types.length]!, i + 1)).then((a) => ({ i, a }))),
@@ -128,7 +114,7 @@ describe('a running simulator', () => {
 test('no core listening: fast unavailable failures, and recovery once one listens', async () => {
   const port = await freePort();
   const timeoutMs = 2000;
-  const pool = await startPool(port, { requestTimeoutMs: timeoutMs }, false);
+  const pool = await startPool(port, cleanups, { requestTimeoutMs: timeoutMs }, false);
   await nextEvent(pool, 'down');
   assert.equal(pool.stats.up, false);
   for (let id = 1; id <= 20; id++) {
@@ -148,7 +134,7 @@ test('no core listening: fast unavailable failures, and recovery once one listen
 test('the core restarting: failures while it is away, recovery when it is back', async () => {
   const first = await startTestSimulator();
   const port = first.port;
-  const pool = await startPool(port, { size: 3 });
+  const pool = await startPool(port, cleanups, { size: 3 });
   assert.equal((await pool.request(coreRequest('TEST', 1))).requestId, '1');
   const down = nextEvent(pool, 'down');
   await first.close();

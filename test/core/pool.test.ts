@@ -8,8 +8,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CorePool, type CoreAnswerEvent, type CoreFailureEvent, type CorePoolOptions } from '../../src/core/pool.js';
-import { coreFailure, coreRequest, nextEvent, waitFor } from './harness.js';
+import type { CoreAnswerEvent, CoreFailureEvent } from '../../src/core/pool.js';
+import { coreFailure, coreRequest, nextEvent, startPool, waitFor } from './harness.js';
 import { okResult, ScriptedCore, type Script } from './scripted-core.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -23,14 +23,6 @@ async function scripted(script?: Script): Promise<ScriptedCore> {
   return core;
 }
 
-async function startPool(port: number, options: Partial<CorePoolOptions> = {}, waitUp = true): Promise<CorePool> {
-  const pool = new CorePool({ host: '127.0.0.1', port, size: 2, queueMax: 100, requestTimeoutMs: 2000, connectTimeoutMs: 1000, backoffInitialMs: 20, backoffMaxMs: 200, ...options });
-  cleanups.push(() => pool.close(0));
-  const up = waitUp ? nextEvent(pool, 'up') : undefined;
-  pool.start();
-  await up;
-  return pool;
-}
 
 /** A script holding answers to DEVICELIST until released. */
 function gated(): { script: Script; release: () => void } {
@@ -43,7 +35,7 @@ const sentWithId = (core: ScriptedCore, id: number): number => core.received.fil
 
 test('500 concurrent requests through a pool of 4: each its own answer, at most 4 connections, one request in flight on each', async () => {
   const core = await scripted((r) => ({ bytes: okResult(r.type, r.requestId), delayMs: Math.floor(Math.random() * 3) }));
-  const pool = await startPool(core.port, { size: 4, queueMax: 1000, requestTimeoutMs: 5000, queueTimeoutMs: 20_000 });
+  const pool = await startPool(core.port, cleanups, { size: 4, queueMax: 1000, requestTimeoutMs: 5000, queueTimeoutMs: 20_000 });
   const answered: CoreAnswerEvent[] = [];
   pool.on('answer', (e) => answered.push(e));
   const types = ['CALLSTART', 'CALLUPDATE', 'DEVICESTATUS', 'CALLSTOP'];
@@ -65,7 +57,7 @@ test('500 concurrent requests through a pool of 4: each its own answer, at most 
 test('past queueMax a request is refused at once, never sent', async () => {
   const { script, release } = gated();
   const core = await scripted(script);
-  const pool = await startPool(core.port, { size: 1, queueMax: 2 });
+  const pool = await startPool(core.port, cleanups, { size: 1, queueMax: 2 });
   const failures: CoreFailureEvent[] = [];
   pool.on('failure', (e) => failures.push(e));
   const accepted = [1, 2, 3].map((id) => pool.request(coreRequest('DEVICELIST', id)));
@@ -82,7 +74,7 @@ test('past queueMax a request is refused at once, never sent', async () => {
 test('a request that waits longer than queueTimeoutMs fails as a timeout, never sent', async () => {
   const { script, release } = gated();
   const core = await scripted(script);
-  const pool = await startPool(core.port, { size: 1, queueTimeoutMs: 100, requestTimeoutMs: 5000 });
+  const pool = await startPool(core.port, cleanups, { size: 1, queueTimeoutMs: 100, requestTimeoutMs: 5000 });
   const first = pool.request(coreRequest('DEVICELIST', 1));
   const error = await coreFailure(pool.request(coreRequest('DEVICELIST', 2)));
   assert.equal(error.kind, 'timeout');
@@ -94,7 +86,7 @@ test('a request that waits longer than queueTimeoutMs fails as a timeout, never 
 
 test('a core that reads a CALLSTART and drops the connection: one failure, one CALLSTART, no resend', async () => {
   const core = await scripted((r) => (r.type === 'CALLSTART' ? 'drop' : undefined));
-  const pool = await startPool(core.port, { size: 4 });
+  const pool = await startPool(core.port, cleanups, { size: 4 });
   await waitFor(() => pool.stats.open === 4, 'four idle connections to resend on');
   const error = await coreFailure(pool.request(coreRequest('CALLSTART', 7, { DEVICEID: 555 })));
   assert.equal(error.kind, 'unavailable');
@@ -106,7 +98,7 @@ test('a core that reads a CALLSTART and drops the connection: one failure, one C
 
 test('connections the core closed while idle are not lent: the request goes out once, on a new one', async () => {
   const core = await scripted();
-  const pool = await startPool(core.port, { size: 2 });
+  const pool = await startPool(core.port, cleanups, { size: 2 });
   await waitFor(() => pool.stats.open === 2, 'two connections');
   core.dropAll();
   await waitFor(() => core.accepted === 4 && pool.stats.open === 2, 'the pool to reconnect');
@@ -119,7 +111,7 @@ test('connections the core closed while idle are not lent: the request goes out 
 test('answers over maxAnswerBytes fail too-large and cost their connection', async () => {
   const huge = (id: string): string => `<RESULT><REQUESTTYPE>CALLLIST</REQUESTTYPE><REQUESTID>${id}</REQUESTID>${'<SEARCHRESULT/>'.repeat(2000)}</RESULT>`;
   const core = await scripted((r) => (r.type === 'CALLLIST' ? { bytes: huge(r.requestId) } : undefined));
-  const pool = await startPool(core.port, { size: 1, maxAnswerBytes: 10_000 });
+  const pool = await startPool(core.port, cleanups, { size: 1, maxAnswerBytes: 10_000 });
   const disconnected = nextEvent(pool, 'disconnect');
   const error = await coreFailure(pool.request(coreRequest('CALLLIST', 1)));
   assert.equal(error.kind, 'too-large');
@@ -131,7 +123,7 @@ test('a second answer in the chunk of the first never reaches the next caller', 
   const core = await scripted((r) =>
     r.type === 'DEVICELIST' && r.requestId === '1' ? { bytes: okResult(r.type, r.requestId) + okResult(r.type, 2, 'STALE') } : undefined,
   );
-  const pool = await startPool(core.port, { size: 1 });
+  const pool = await startPool(core.port, cleanups, { size: 1 });
   assert.equal((await pool.request(coreRequest('DEVICELIST', 1))).resultMessage, 'API_OK');
   const second = await pool.request(coreRequest('DEVICELIST', 2));
   assert.equal(second.requestId, '2');
@@ -141,14 +133,14 @@ test('a second answer in the chunk of the first never reaches the next caller', 
 
 test('a probe answered with bytes nobody asked for costs its connection, not the pool', async () => {
   const core = await scripted((r) => (r.type === 'TEST' && r.requestId === '1' ? { bytes: okResult('TEST', 1) + 'junk\r\n' } : undefined));
-  const pool = await startPool(core.port, { size: 1 });
+  const pool = await startPool(core.port, cleanups, { size: 1 });
   assert.equal((await pool.request(coreRequest('DEVICELIST', 5))).requestId, '5');
   assert.equal(core.accepted, 2);
 });
 
 test('a core that accepts but never answers: no request is lent to it, the pool calls it down', async () => {
   const core = await scripted(() => 'silent');
-  const pool = await startPool(core.port, { requestTimeoutMs: 200 }, false);
+  const pool = await startPool(core.port, cleanups, { requestTimeoutMs: 200 }, false);
   await nextEvent(pool, 'down');
   const error = await coreFailure(pool.request(coreRequest('CALLSTART', 1)));
   assert.equal(error.kind, 'unavailable');
@@ -166,7 +158,7 @@ test('reconnection backs off: a core that closes every connection is not hammere
   await once(server, 'listening');
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));
   const { port } = server.address() as net.AddressInfo;
-  const pool = await startPool(port, { size: 4, requestTimeoutMs: 2000, backoffInitialMs: 50, backoffMaxMs: 400 }, false);
+  const pool = await startPool(port, cleanups, { size: 4, requestTimeoutMs: 2000, backoffInitialMs: 50, backoffMaxMs: 400 }, false);
   await nextEvent(pool, 'down');
   const started = performance.now();
   const error = await coreFailure(pool.request(coreRequest('TEST', 1)));
@@ -181,7 +173,7 @@ test('reconnection backs off: a core that closes every connection is not hammere
 
 test('idle connections are probed with TEST at the health interval, REQUESTID counting from 1', async () => {
   const core = await scripted();
-  await startPool(core.port, { size: 2, healthIntervalMs: 30 });
+  await startPool(core.port, cleanups, { size: 2, healthIntervalMs: 30 });
   await waitFor(() => core.count('TEST') >= 6, 'periodic probes');
   const ids = core.received.filter((r) => r.type === 'TEST').map((r) => Number(r.requestId));
   assert.deepEqual(ids.slice(0, 6), [1, 2, 3, 4, 5, 6]);
@@ -190,7 +182,7 @@ test('idle connections are probed with TEST at the health interval, REQUESTID co
 test('aborting: a queued request leaves the queue unsent; one in flight costs its connection', async () => {
   const { script, release } = gated();
   const core = await scripted(script);
-  const pool = await startPool(core.port, { size: 1 });
+  const pool = await startPool(core.port, cleanups, { size: 1 });
   const inFlight = new AbortController();
   const queued = new AbortController();
   const first = pool.request(coreRequest('DEVICELIST', 1), inFlight.signal);
@@ -210,7 +202,7 @@ test('aborting: a queued request leaves the queue unsent; one in flight costs it
 
 test('close(): queued requests fail, those in flight finish, then every socket closes', async () => {
   const core = await scripted((r) => (r.type === 'DEVICELIST' ? { bytes: okResult(r.type, r.requestId), delayMs: 150 } : undefined));
-  const pool = await startPool(core.port, { size: 1 });
+  const pool = await startPool(core.port, cleanups, { size: 1 });
   const first = pool.request(coreRequest('DEVICELIST', 1));
   const second = pool.request(coreRequest('DEVICELIST', 2));
   const closing = pool.close();
@@ -226,7 +218,7 @@ test('close(): queued requests fail, those in flight finish, then every socket c
 
 test('close() waits for requests in flight only as long as it is told to', async () => {
   const core = await scripted((r) => (r.type === 'DEVICELIST' ? 'silent' : undefined));
-  const pool = await startPool(core.port, { size: 1, requestTimeoutMs: 10_000 });
+  const pool = await startPool(core.port, cleanups, { size: 1, requestTimeoutMs: 10_000 });
   const stuck = pool.request(coreRequest('DEVICELIST', 1));
   await waitFor(() => core.count('DEVICELIST') === 1, 'the request to arrive');
   const failure = coreFailure(stuck);

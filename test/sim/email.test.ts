@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { XmlElement } from '../../src/protocol/xml.js';
 import type { RunningSimulator } from '../../src/sim/simulator.js';
 import { all, CoreClient, field, startTestSimulator, type Answer } from './harness.js';
+import { parseMultipart, type MimePart } from './mime.js';
 
 function expectResult(answer: Answer, requestType: string, code: number, type: string, message?: string | RegExp): void {
   assert.equal(answer.requestType, requestType, answer.xml);
@@ -29,23 +30,6 @@ const hasFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status 
 // ---------------------------------------------------------------------------------------------
 // Reading the outbox
 
-interface MimePart {
-  headers: Map<string, string>;
-  body: string;
-}
-
-/** Headers (unfolded, names lower-cased) and body of a CRLF MIME entity. */
-function parseEntity(text: string): MimePart {
-  const split = text.indexOf('\r\n\r\n');
-  assert.ok(split > 0, 'no blank line after the headers');
-  const headers = new Map<string, string>();
-  for (const line of text.slice(0, split).replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
-    const colon = line.indexOf(':');
-    headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  return { headers, body: text.slice(split + 4) };
-}
-
 interface Mail {
   file: string;
   headers: Map<string, string>;
@@ -53,15 +37,7 @@ interface Mail {
 }
 
 function parseMail(file: string): Mail {
-  const message = parseEntity(fs.readFileSync(file, 'latin1'));
-  const contentType = message.headers.get('content-type') ?? '';
-  assert.match(contentType, /^multipart\/mixed;/i);
-  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
-  assert.ok(boundary, 'no boundary');
-  const sections = message.body.split(`--${boundary}`);
-  assert.match(sections[sections.length - 1]!, /^--/, 'no closing boundary');
-  const parts = sections.slice(1, -1).map((section) => parseEntity(section.replace(/^\r\n/, '').replace(/\r\n$/, '')));
-  return { file, headers: message.headers, parts };
+  return { file, ...parseMultipart(fs.readFileSync(file, 'latin1')) };
 }
 
 interface Attachment {

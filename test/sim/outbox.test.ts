@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { decodeWavToPcm16, readWavInfo, wavHeader, writeRecordingWav } from '../../src/sim/audio.js';
 import { combinedWavStream, isValidEmailAddress, writeEmail, type OutboxMail } from '../../src/sim/outbox.js';
+import { parseMultipart, type MimePart } from './mime.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-outbox-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -15,36 +16,6 @@ async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-interface MimePart {
-  headers: Map<string, string>;
-  body: string;
-}
-
-/** Headers (unfolded, names lower-cased) and body of a CRLF MIME entity. */
-function parseEntity(text: string): MimePart {
-  const split = text.indexOf('\r\n\r\n');
-  assert.ok(split > 0, 'no blank line after the headers');
-  const headers = new Map<string, string>();
-  for (const line of text.slice(0, split).replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
-    const colon = line.indexOf(':');
-    headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-  }
-  return { headers, body: text.slice(split + 4) };
-}
-
-/** A multipart message: its headers and its parts, split on the boundary its Content-Type names. */
-function parseMultipart(text: string): { headers: Map<string, string>; parts: MimePart[] } {
-  const message = parseEntity(text);
-  const contentType = message.headers.get('content-type') ?? '';
-  assert.match(contentType, /^multipart\/mixed;/);
-  const boundary = /boundary="?([^";]+)"?/.exec(contentType)?.[1];
-  assert.ok(boundary, 'no boundary');
-  const sections = message.body.split(`--${boundary}`);
-  assert.match(sections[sections.length - 1]!, /^--/, 'no closing boundary');
-  const parts = sections.slice(1, -1).map((section) => parseEntity(section.replace(/^\r\n/, '').replace(/\r\n$/, '')));
-  return { headers: message.headers, parts };
 }
 
 function mail(attachment: OutboxMail['attachment'], overrides: Partial<OutboxMail> = {}): OutboxMail {
