@@ -7,6 +7,7 @@
  * and the CallCopy 4.5 manual for the commands v5 deprecates. Where a type is "TBD" in the manual
  * the choice made here is noted beside it.
  */
+import { subscriptionClasses } from './events.js';
 
 export type ParamType =
   /** Signed 32-bit integer. */
@@ -606,7 +607,7 @@ export const commands: readonly CommandSpec[] = [
     summary: 'Subscribe to the event stream (event port).',
     description:
       'Sent to the event port; after the RESULT the connection receives CALLCOPYEVENT messages of EVENTCLASS (ALL, CALL or RECORD), for the device in EVENTVALUE when given.',
-    params: [oneOf('EVENTCLASS', ['ALL', 'CALL', 'RECORD']), text('EVENTVALUE', 64)],
+    params: [oneOf('EVENTCLASS', subscriptionClasses), text('EVENTVALUE', 64)],
     servedBy: 'event-port',
     minRequestId: 0,
   }),

@@ -5,8 +5,8 @@
  * subscription. A subscriber that stops reading is disconnected rather than buffered without bound.
  */
 import net from 'node:net';
-import { findCommand, isValidRequestId } from '../protocol/catalog.js';
-import { subscriptionClasses, type SubscriptionClass } from '../protocol/events.js';
+import { checkParams, findCommand, isValidRequestId } from '../protocol/catalog.js';
+import type { SubscriptionClass } from '../protocol/events.js';
 import { FrameTooLargeError, MessageFramer } from '../protocol/framing.js';
 import { ResultCode } from '../protocol/result-codes.js';
 import { XmlSyntaxError, childText, element, parseXml, type XmlElement } from '../protocol/xml.js';
@@ -41,16 +41,24 @@ function decodeSubscription(text: string): { header: RequestHeader; outcome: Com
   const requestId = (childText(root, 'REQUESTID') ?? '').trim().slice(0, 64);
   const header = { type, requestId };
   const fail = (code: number, message: string) => ({ header, outcome: { code, message } });
-  if (!isValidRequestId(requestId, 0)) return fail(ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be an integer from 0 to 2147483647');
-  if (type !== 'EVENTS') {
-    return findCommand(type)
+  const spec = findCommand(type);
+  if (!isValidRequestId(requestId, spec?.minRequestId ?? 1)) {
+    return fail(ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be an integer from 0 to 2147483647');
+  }
+  if (spec?.servedBy !== 'event-port') {
+    return spec
       ? fail(ResultCode.API_INVALID_REQUEST_TYPE, `The event port serves EVENTS only; send ${type} to the API port`)
       : fail(ResultCode.API_UNKNOWN_MESSAGE_TYPE, `Unknown message type ${type}`);
   }
-  const eventClass = ((childText(root, 'EVENTCLASS') ?? '').trim() || 'ALL').toUpperCase();
-  if (!subscriptionClasses.includes(eventClass as SubscriptionClass)) {
-    return fail(ResultCode.API_EVENT_TYPE_INVALID, `EVENTCLASS must be one of ${subscriptionClasses.join(', ')}`);
+  const params = new Map([
+    ['EVENTCLASS', (childText(root, 'EVENTCLASS') ?? '').trim().toUpperCase() || 'ALL'],
+    ['EVENTVALUE', (childText(root, 'EVENTVALUE') ?? '').trim()],
+  ]);
+  const [problem] = checkParams(spec, params);
+  if (problem) {
+    return fail(problem.param === 'EVENTCLASS' ? ResultCode.API_EVENT_TYPE_INVALID : ResultCode.API_INVALID_MESSAGE_FORMAT, problem.problem);
   }
+  const eventClass = params.get('EVENTCLASS') as SubscriptionClass;
   return {
     header,
     outcome: {
@@ -58,7 +66,7 @@ function decodeSubscription(text: string): { header: RequestHeader; outcome: Com
       message: 'API_OK',
       body: [element('EVENTXREF', '0'), element('EVENTCLASS', eventClass), element('EVENTTYPE', '')],
     },
-    subscription: { eventClass: eventClass as SubscriptionClass, deviceId: (childText(root, 'EVENTVALUE') ?? '').trim() },
+    subscription: { eventClass, deviceId: params.get('EVENTVALUE')! },
   };
 }
 
