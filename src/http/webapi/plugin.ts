@@ -50,11 +50,16 @@ function sendResult(
     );
 }
 
-/** The name/value pairs of a call: the query string first, then a form body. */
+/**
+ * The name/value pairs of a call: the query string first, then a form body. The query string is the
+ * one Fastify already parsed (each name in its own casing, repeats as arrays), not parsed again.
+ */
 function callPairs(request: FastifyRequest): [string, string][] {
-  const url = request.raw.url ?? '';
-  const q = url.indexOf('?');
-  const pairs = q === -1 ? [] : [...new URLSearchParams(url.slice(q + 1))];
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(request.query as Record<string, string | string[]>)) {
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
+    else pairs.push([name, value]);
+  }
   if (typeof request.body === 'string' && request.body.length > 0) pairs.push(...new URLSearchParams(request.body));
   return pairs;
 }
