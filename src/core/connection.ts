@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { findCommand, isValidRequestId } from '../protocol/catalog.js';
 import { FrameTooLargeError, MessageFramer, type Frame } from '../protocol/framing.js';
-import { childText, parseXml, type XmlElement } from '../protocol/xml.js';
+import { childText, leadingChildTexts, parseXml, type XmlElement } from '../protocol/xml.js';
 
 /**
  * Why the core gave no usable answer. `unavailable`: no connection, or it broke; `timeout`: no
@@ -251,8 +251,12 @@ function lost(message: string, cause?: Error): CoreError {
   return new CoreError('unavailable', message, true, cause ? { cause } : undefined);
 }
 
-/** How much of an answer is read for its header on the hot path. */
+/** How much of an answer the lenient parser reads for its header when the fast read gave up. */
 const headerScanBytes = 4096;
+const headerNames: ReadonlySet<string> = new Set(['REQUESTTYPE', 'TYPE', 'REQUESTID', 'RESULTTYPE', 'RESULTCODE', 'RESULTMSG']);
+/** TYPE stands in for REQUESTTYPE only when the latter is absent, which takes a complete scan to know. */
+const hasWholeHeader = (texts: Map<string, string>): boolean =>
+  texts.has('REQUESTTYPE') && texts.has('REQUESTID') && texts.has('RESULTTYPE') && texts.has('RESULTCODE') && texts.has('RESULTMSG');
 
 function isBlank(chunk: Buffer): boolean {
   for (const b of chunk) if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false;
@@ -269,20 +273,28 @@ function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
     // The size bound already bounds the work; an element takes at least 4 bytes (`<a/>`), so this
     // element bound never refuses a long CALLLIST the size bound admitted.
     parseXml(bytes.toString('utf8'), { maxDepth: 64, maxElements: Math.max(200_000, Math.ceil(bytes.length / 4)) });
-  let header: XmlElement;
-  try {
-    // The header comes first: reading it from the head of a long answer spares parsing the whole
-    // answer on the hot path (the lenient parser closes what the cut leaves open). The whole
-    // answer is parsed only when a caller asks for `root`.
-    header = parse(frame.bytes.length > headerScanBytes ? frame.bytes.subarray(0, headerScanBytes) : frame.bytes);
-    if (frame.bytes.length > headerScanBytes && childText(header, 'REQUESTTYPE') === undefined && childText(header, 'TYPE') === undefined) {
-      header = parse(frame.bytes);
+  // The header comes first and is plain: read straight from the bytes, it spares parsing the answer
+  // on the hot path. Anything irregular before the header is complete goes to the lenient parser,
+  // over the head of a long answer (it closes what the cut leaves open). The whole answer is parsed
+  // only when a caller asks for `root`.
+  const leading = leadingChildTexts(frame.bytes, headerNames, hasWholeHeader);
+  let field: (name: string) => string | undefined;
+  let root: XmlElement | undefined;
+  if (leading.complete || hasWholeHeader(leading.texts)) {
+    field = (name) => leading.texts.get(name)?.trim();
+  } else {
+    let header: XmlElement;
+    try {
+      header = parse(frame.bytes.length > headerScanBytes ? frame.bytes.subarray(0, headerScanBytes) : frame.bytes);
+      if (frame.bytes.length > headerScanBytes && childText(header, 'REQUESTTYPE') === undefined && childText(header, 'TYPE') === undefined) {
+        header = parse(frame.bytes);
+      }
+    } catch (error) {
+      return new CoreError('protocol', `the answer to ${asked.type} cannot be read: ${(error as Error).message}`, true, { cause: error });
     }
-  } catch (error) {
-    return new CoreError('protocol', `the answer to ${asked.type} cannot be read: ${(error as Error).message}`, true, { cause: error });
+    root = frame.bytes.length > headerScanBytes ? undefined : header;
+    field = (name) => childText(header, name)?.trim();
   }
-  const root = frame.bytes.length > headerScanBytes ? undefined : header;
-  const field = (name: string): string | undefined => childText(header, name)?.trim();
   // The manual's CALLLIST example answers with <TYPE> where every other answer has <REQUESTTYPE>.
   const requestType = field('REQUESTTYPE') ?? field('TYPE') ?? '';
   if (!sameCommand(requestType, asked.type)) {

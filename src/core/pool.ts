@@ -182,6 +182,12 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
         onAbort: undefined,
         unwritten: 0,
       };
+      // A free connection and nobody ahead: sent at once, without the queue's timer and listener.
+      const connection = this.queue.length === 0 ? this.idle.shift() : undefined;
+      if (connection) {
+        this.send(connection, waiter);
+        return;
+      }
       this.enqueue(waiter, false);
       this.dispatch();
     });

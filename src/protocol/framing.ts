@@ -46,8 +46,9 @@ export class MessageFramer {
   private buf: Buffer;
   private start = 0;
   private end = 0;
-  /** Root of the message being read, once its start tag is complete. */
-  private root: Buffer | undefined;
+  /** Root of the message being read, once its start tag is complete, and its name lower-cased. */
+  private root: string | undefined;
+  private lowerRoot = '';
   /** Where the search for the end of a line, a start tag or the closing tag resumes. */
   private scan = 0;
   /** Where the reading of an incomplete root name resumes. */
@@ -101,7 +102,8 @@ export class MessageFramer {
   private take(upTo: number): Buffer {
     // A message that arrived whole in one chunk is held to the same bound as one still pending.
     if (upTo - this.start > this.maxMessageBytes) throw new FrameTooLargeError(this.maxMessageBytes);
-    const bytes = Buffer.from(this.buf.subarray(this.start, upTo));
+    const bytes = Buffer.allocUnsafe(upTo - this.start);
+    this.buf.copy(bytes, 0, this.start, upTo);
     this.start = upTo;
     this.scan = upTo;
     this.nameScan = 0;
@@ -216,49 +218,50 @@ export class MessageFramer {
         this.scan = this.end;
         return undefined;
       }
-      const root = Buffer.from(buf.subarray(i + 1, j));
+      const root = buf.toString('latin1', i + 1, j);
       if (buf[gt - 1] === SLASH) {
-        return { kind: 'message', root: root.toString('latin1'), bytes: this.take(gt + 1) };
+        return { kind: 'message', root, bytes: this.take(gt + 1) };
       }
       this.root = root;
+      this.lowerRoot = root.toLowerCase();
       this.scan = gt + 1;
     }
     const root = this.root;
-    // Look for `</root` + optional whitespace + `>`, ASCII case-insensitively.
-    let from = this.scan;
-    for (;;) {
-      const at = buf.indexOf('</', from);
-      if (at === -1 || at >= this.end) {
-        // Keep a trailing `<` in view: the next chunk may complete `</`.
-        this.scan = Math.max(this.start, this.end - 1);
+    const lowerRoot = this.lowerRoot;
+    // Look for `</root` + optional whitespace + `>`, ASCII case-insensitively. A plain loop over the
+    // bytes: Buffer#indexOf costs a native call per `<`, more than the scan itself.
+    const end = this.end;
+    const first = lowerRoot.charCodeAt(0);
+    for (let at = this.scan; at < end; at++) {
+      if (buf[at] !== LT) continue;
+      if (at + 2 >= end) {
+        // Keep a trailing `<` or `</` in view: the next chunk may complete it.
+        this.scan = at;
         return undefined;
       }
-      let k = at + 2;
+      if (buf[at + 1] !== SLASH || lower(buf[at + 2]!) !== first) continue;
+      let k = at + 3;
       let matched = true;
-      for (let r = 0; r < root.length; r++, k++) {
-        if (k >= this.end) {
+      for (let r = 1; r < lowerRoot.length; r++, k++) {
+        if (k >= end) {
           this.scan = at;
           return undefined;
         }
-        if (lower(buf[k]!) !== lower(root[r]!)) {
+        if (lower(buf[k]!) !== lowerRoot.charCodeAt(r)) {
           matched = false;
           break;
         }
       }
-      if (matched) {
-        while (k < this.end && isSpace(buf[k]!)) k++;
-        if (k >= this.end) {
-          this.scan = at;
-          return undefined;
-        }
-        if (buf[k] === GT) {
-          const rootName = root.toString('latin1');
-          const bytes = this.take(k + 1);
-          return { kind: 'message', root: rootName, bytes };
-        }
+      if (!matched) continue;
+      while (k < end && isSpace(buf[k]!)) k++;
+      if (k >= end) {
+        this.scan = at;
+        return undefined;
       }
-      from = at + 2;
+      if (buf[k] === GT) return { kind: 'message', root, bytes: this.take(k + 1) };
     }
+    this.scan = end;
+    return undefined;
   }
 }
 

@@ -140,8 +140,14 @@ export interface ParseLimits {
 
 const defaultLimits: ParseLimits = { maxDepth: 64, maxElements: 200_000 };
 
-const nameStart = /[A-Za-z_:]/;
-const nameChar = /[A-Za-z0-9_.:\-]/;
+// Character classes by code unit, from a table: the parser's loops run once per character of every answer.
+const nameCodes = new Uint8Array(128); // 1: may start a name, 2: may continue one
+for (let c = 0; c < 128; c++) {
+  const start = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x3a;
+  nameCodes[c] = start ? 3 : (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e ? 2 : 0;
+}
+const isNameStartCode = (c: number): boolean => c < 128 && (nameCodes[c]! & 1) !== 0;
+const isNameCode = (c: number): boolean => c < 128 && (nameCodes[c]! & 2) !== 0;
 
 const predefinedEntities: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -185,6 +191,13 @@ function endOfDoctype(input: string, from: number): number {
   return -1;
 }
 
+/** Whether `name>` is spelt at `at` (compared code by code: startsWith is slower here). */
+function closesAt(input: string, at: number, name: string): boolean {
+  const length = name.length;
+  for (let r = 0; r < length; r++) if (input.charCodeAt(at + r) !== name.charCodeAt(r)) return false;
+  return input.charCodeAt(at + length) === 0x3e;
+}
+
 /**
  * Parse one XML document leniently and return its root element. Text before the root, a prolog,
  * comments, DOCTYPE and anything after the root closes are ignored. Throws XmlSyntaxError only
@@ -210,29 +223,39 @@ export function parseXml(input: string, limits: ParseLimits = defaultLimits): Xm
     }
     if (lt > i) appendText(input.slice(i, lt), true);
     i = lt;
-    const next = input[i + 1];
-    if (input.startsWith('<!--', i)) {
-      const end = input.indexOf('-->', i + 4);
-      i = end === -1 ? n : end + 3;
-      continue;
+    const next = input.charCodeAt(i + 1);
+    if (next === 0x21 /* ! */) {
+      if (input.startsWith('<!--', i)) {
+        const end = input.indexOf('-->', i + 4);
+        i = end === -1 ? n : end + 3;
+        continue;
+      }
+      if (input.startsWith('<![CDATA[', i)) {
+        const end = input.indexOf(']]>', i + 9);
+        appendText(input.slice(i + 9, end === -1 ? n : end), false);
+        i = end === -1 ? n : end + 3;
+        continue;
+      }
     }
-    if (input.startsWith('<![CDATA[', i)) {
-      const end = input.indexOf(']]>', i + 9);
-      appendText(input.slice(i + 9, end === -1 ? n : end), false);
-      i = end === -1 ? n : end + 3;
-      continue;
-    }
-    if (next === '?' || next === '!') {
+    if (next === 0x3f /* ? */ || next === 0x21) {
       // Prolog, processing instruction or DOCTYPE: skipped, never interpreted.
       const end = input.slice(i, i + 9).toUpperCase() === '<!DOCTYPE' ? endOfDoctype(input, i + 9) : input.indexOf('>', i + 2);
       i = end === -1 ? n : end + 1;
       continue;
     }
-    if (next === '/') {
+    if (next === 0x2f /* / */) {
+      // The common case first: the close of the innermost element, `</NAME>`.
+      const top = stack[stack.length - 1];
+      if (top && closesAt(input, i + 2, top.name)) {
+        i += top.name.length + 3;
+        stack.pop();
+        if (stack.length === 0) break;
+        continue;
+      }
       let j = i + 2;
-      while (j < n && nameChar.test(input[j]!)) j++;
+      while (j < n && isNameCode(input.charCodeAt(j))) j++;
       const name = input.slice(i + 2, j);
-      const gt = input.indexOf('>', j);
+      const gt = input.charCodeAt(j) === 0x3e ? j : input.indexOf('>', j);
       if (name === '' || gt === -1) {
         appendText(input.slice(i, gt === -1 ? n : gt + 1), true);
         i = gt === -1 ? n : gt + 1;
@@ -253,35 +276,36 @@ export function parseXml(input: string, limits: ParseLimits = defaultLimits): Xm
         // but never the root: only a close naming the root ends the document.
         if (stack.length > 1) stack.pop();
       } else {
-        stack.length = match;
+        // pop() rather than a length assignment, which V8 runs far slower.
+        while (stack.length > match) stack.pop();
       }
       if (stack.length === 0) break;
       continue;
     }
-    if (next === undefined || !nameStart.test(next)) {
+    if (!isNameStartCode(next)) {
       // A `<` that starts no tag is text.
       appendText('<', false);
       i += 1;
       continue;
     }
     let j = i + 1;
-    while (j < n && nameChar.test(input[j]!)) j++;
+    while (j < n && isNameCode(input.charCodeAt(j))) j++;
     const name = input.slice(i + 1, j);
     // Skip attributes, honouring quotes so that a `>` inside a value does not end the tag.
     let k = j;
-    let quote = '';
+    let quote = 0;
     while (k < n) {
-      const c = input[k]!;
-      if (quote) {
-        if (c === quote) quote = '';
-      } else if (c === '"' || c === "'") {
+      const c = input.charCodeAt(k);
+      if (quote !== 0) {
+        if (c === quote) quote = 0;
+      } else if (c === 0x22 || c === 0x27) {
         quote = c;
-      } else if (c === '>') {
+      } else if (c === 0x3e) {
         break;
       }
       k++;
     }
-    const selfClosing = k < n && input[k - 1] === '/';
+    const selfClosing = k < n && input.charCodeAt(k - 1) === 0x2f;
     i = k < n ? k + 1 : n;
     const node: XmlElement = { name, text: '', children: [] };
     if (++elements > limits.maxElements) throw new XmlSyntaxError(`more than ${limits.maxElements} elements`);
@@ -300,10 +324,84 @@ export function parseXml(input: string, limits: ParseLimits = defaultLimits): Xm
   return root;
 }
 
+/** What `leadingChildTexts` read. */
+export interface LeadingTexts {
+  /** Upper-cased name to decoded text, for the names asked for, first occurrence only. */
+  texts: Map<string, string>;
+  /** The scan reached the root's end: a name missing from `texts` is absent from the document. */
+  complete: boolean;
+}
+
+/**
+ * The texts of the root's leading children, read straight from the bytes while the root begins with
+ * plain `<NAME>text</NAME>` children, as the header of every answer does. The scan stops at the first
+ * child that is anything else (attributes, nested elements, a mismatched close, a comment), at the
+ * root's end, or once `enough` returns true. Far cheaper than parseXml on the hot path; when it stops
+ * early without what the caller needs, parseXml is the authority.
+ */
+export function leadingChildTexts(bytes: Buffer, names: ReadonlySet<string>, enough: (texts: Map<string, string>) => boolean): LeadingTexts {
+  const texts = new Map<string, string>();
+  const n = bytes.length;
+  const stop = (complete: boolean): LeadingTexts => ({ texts, complete });
+  if (bytes[0] !== 0x3c) return stop(false);
+  let i = 1;
+  while (i < n && isNameCode(bytes[i]!)) i++;
+  if (i === 1 || bytes[i] !== 0x3e) return stop(false);
+  const rootName = bytes.toString('latin1', 1, i);
+  i++;
+  for (;;) {
+    while (i < n && bytes[i] !== 0x3c) i++;
+    if (i + 1 >= n) return stop(false);
+    if (bytes[i + 1] === 0x2f) {
+      // A close: only the root's own ends the scan cleanly.
+      return stop(closesBytesAt(bytes, i + 2, rootName));
+    }
+    const nameStart = i + 1;
+    let j = nameStart;
+    while (j < n && isNameCode(bytes[j]!)) j++;
+    if (j === nameStart || !isNameStartCode(bytes[nameStart]!) || bytes[j] !== 0x3e) return stop(false);
+    const nameLength = j - nameStart;
+    const textStart = j + 1;
+    let lt = textStart;
+    while (lt < n && bytes[lt] !== 0x3c) lt++;
+    if (lt + nameLength + 2 >= n || bytes[lt + 1] !== 0x2f || bytes[lt + 2 + nameLength] !== 0x3e) return stop(false);
+    for (let r = 0; r < nameLength; r++) if (bytes[nameStart + r] !== bytes[lt + 2 + r]) return stop(false);
+    // Names are compared as bytes, upper-cased: decoding every child's name would cost more than the scan.
+    const wanted = nameOfBytes(bytes, nameStart, nameLength, names);
+    if (wanted !== undefined && !texts.has(wanted)) {
+      texts.set(wanted, decodeEntities(bytes.toString('utf8', textStart, lt)));
+      if (enough(texts)) return stop(false);
+    }
+    i = lt + nameLength + 3;
+  }
+}
+
+/** The name among `names` (upper case) that the bytes spell in any case, if any. */
+function nameOfBytes(bytes: Buffer, at: number, length: number, names: ReadonlySet<string>): string | undefined {
+  search: for (const name of names) {
+    if (name.length !== length) continue;
+    for (let r = 0; r < length; r++) {
+      const b = bytes[at + r]!;
+      if ((b >= 0x61 && b <= 0x7a ? b - 0x20 : b) !== name.charCodeAt(r)) continue search;
+    }
+    return name;
+  }
+  return undefined;
+}
+
+function closesBytesAt(bytes: Buffer, at: number, name: string): boolean {
+  const length = name.length;
+  for (let r = 0; r < length; r++) if (bytes[at + r] !== name.charCodeAt(r)) return false;
+  return bytes[at + length] === 0x3e;
+}
+
 /** The first child with this name, compared case-insensitively (cores and clients vary in case). */
 export function child(parent: XmlElement, name: string): XmlElement | undefined {
   const upper = name.toUpperCase();
-  return parent.children.find((c) => c.name.toUpperCase() === upper);
+  for (const c of parent.children) {
+    if (c.name.length === name.length && (c.name === name || c.name.toUpperCase() === upper)) return c;
+  }
+  return undefined;
 }
 
 export function childText(parent: XmlElement, name: string): string | undefined {

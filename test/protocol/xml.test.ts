@@ -11,6 +11,7 @@ import {
   element,
   escapeText,
   isXmlName,
+  leadingChildTexts,
   parseXml,
   serialize,
   XmlSyntaxError,
@@ -581,6 +582,54 @@ describe('xml: hostile input', () => {
         check(root, 1);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('leadingChildTexts (the hot-path header read)', () => {
+  const header = new Set(['REQUESTTYPE', 'TYPE', 'REQUESTID', 'RESULTCODE', 'RESULTMSG']);
+  const all = (texts: Map<string, string>): boolean => texts.size === header.size;
+
+  test("reads the production TEST answer's header without parsing it", () => {
+    const { texts, complete } = leadingChildTexts(Buffer.from(productionTestResult), header, () => false);
+    assert.equal(complete, true);
+    assert.equal(texts.get('REQUESTTYPE'), 'TEST');
+    assert.equal(texts.get('RESULTCODE'), '20');
+    assert.equal(texts.has('TYPE'), false, 'complete: TYPE is known to be absent');
+  });
+
+  test('stops at the first irregular child and says it did not see the whole root', () => {
+    const cases = [
+      '<RESULT><REQUESTTYPE>A</REQUESTTYPE><AGENT_ID>2</USERID><RESULTCODE>0</RESULTCODE></RESULT>',
+      '<RESULT><REQUESTTYPE a="1">A</REQUESTTYPE></RESULT>',
+      '<RESULT><LIST><REQUESTTYPE>B</REQUESTTYPE></LIST><REQUESTTYPE>A</REQUESTTYPE></RESULT>',
+      '<RESULT><!-- c --><REQUESTTYPE>A</REQUESTTYPE></RESULT>',
+      '<RESULT><REQUESTTYPE>A</REQUESTTYPE>',
+      ' <RESULT/>',
+    ];
+    for (const xml of cases) assert.equal(leadingChildTexts(Buffer.from(xml), header, () => false).complete, false, xml);
+  });
+
+  test('agrees with parseXml whenever it claims to know (property)', () => {
+    const name = fc.constantFrom('REQUESTTYPE', 'requestid', 'TYPE', 'ResultCode', 'RESULTMSG', 'X', 'LIST');
+    const text = fc.oneof(fc.constantFrom('', 'API_OK', ' 20 ', 'a &amp; b', 'a & b', '&#233;t\u00e9', '<', '>'), fc.string({ maxLength: 8 }));
+    const piece = fc.oneof(
+      fc.tuple(name, text).map(([n, t]) => `<${n}>${t}</${n}>`),
+      fc.tuple(name, name, text).map(([a, b, t]) => `<${a}>${t}</${b}>`),
+      name.map((n) => `<${n}/>`),
+      fc.constantFrom('\r\n\t', ' ', '<LIST><TYPE>nested</TYPE></LIST>', '<!-- x -->', 'text', '<![CDATA[<RESULTMSG>c</RESULTMSG>]]>'),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 10 }), fc.boolean(), (pieces, closed) => {
+        const xml = `<RESULT>${pieces.join('')}${closed ? '</RESULT>' : ''}`;
+        const { texts, complete } = leadingChildTexts(Buffer.from(xml), header, all);
+        if (!complete && !all(texts)) return;
+        const root = parseXml(xml);
+        for (const wanted of header) {
+          if (texts.has(wanted) || complete) assert.equal(texts.get(wanted), childText(root, wanted), `${wanted} in ${xml}`);
+        }
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -15,14 +15,17 @@ export interface OpsOptions {
 export const requestIdHeader = 'x-request-id';
 
 const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp }) => {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones: they run on every request, and a promise each costs.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(requestIdHeader, request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.observeHttpRequest(route, request.method, reply.statusCode, seconds);
     request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    done();
   });
 
   app.get('/livez', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
