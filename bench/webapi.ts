@@ -4,7 +4,9 @@
  *   1. a bare Fastify hello-world (the ceiling of any Fastify service on this machine);
  *   2. the gateway (its own process) in front of the core simulator (another process),
  *      GET /webAPI.aspx?type=test&requestid=1;
- *   3. a direct TCP client of the same simulator (the ceiling the core itself allows).
+ *   3. a 40-line reference gateway (bench/reference-gateway.ts) in front of the same simulator: what
+ *      any Fastify gateway costs on this machine, before parameter rules, timeouts, logs and metrics;
+ *   4. a direct TCP client of the same simulator (the ceiling the core itself allows).
  *
  * Each is driven with 50 concurrent connections. Machines are shared and noisy, so the figures that
  * matter are the ratios printed at the end, not the absolute ones.
@@ -119,7 +121,7 @@ async function directTcp(port: number): Promise<Figures> {
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
-    const [helloPort, corePort, eventPort, gatewayPort] = (await freePorts(4)) as [number, number, number, number];
+    const [helloPort, corePort, eventPort, gatewayPort, referencePort] = (await freePorts(5)) as [number, number, number, number, number];
     children.push(await start(path.join(here, 'hello-world.js'), [String(helloPort)], {}, /listening/));
     const hello = await cannon('fastify hello-world', `http://127.0.0.1:${helloPort}/`);
     children.pop()!.kill();
@@ -138,15 +140,20 @@ async function main(): Promise<void> {
     await ready(`http://127.0.0.1:${gatewayPort}/readyz`);
     const gateway = await cannon('gateway -> simulator (type=test)', `http://127.0.0.1:${gatewayPort}/webAPI.aspx?type=test&requestid=1`);
     children.pop()!.kill();
+    children.push(await start(path.join(here, 'reference-gateway.js'), [String(referencePort), String(corePort), '4'], {}, /listening/));
+    const reference = await cannon('reference gateway -> simulator', `http://127.0.0.1:${referencePort}/webAPI.aspx?type=test&requestid=1`);
+    children.pop()!.kill();
     const direct = await directTcp(corePort);
 
-    const rows = [hello, gateway, direct];
+    const rows = [hello, gateway, reference, direct];
     process.stdout.write(`\n${connections} connections, ${seconds} s each, on loopback\n\n`);
     process.stdout.write(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}\n`);
     for (const r of rows) {
       process.stdout.write(`${r.name.padEnd(36)} ${r.rps.toFixed(0).padStart(9)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(8)} ${String(r.errors).padStart(7)}\n`);
     }
     process.stdout.write(`\ngateway / hello-world:      ${(gateway.rps / hello.rps).toFixed(2)}  (goal >= 0.35, aim 0.45)\n`);
+    process.stdout.write(`reference / hello-world:    ${(reference.rps / hello.rps).toFixed(2)}\n`);
+    process.stdout.write(`gateway / reference:        ${(gateway.rps / reference.rps).toFixed(2)}\n`);
     process.stdout.write(`gateway / direct TCP client: ${(gateway.rps / direct.rps).toFixed(2)}\n`);
   } finally {
     for (const child of children) child.kill();

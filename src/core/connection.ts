@@ -263,16 +263,19 @@ function isBlank(chunk: Buffer): boolean {
   return true;
 }
 
+function parseAnswer(bytes: Buffer): XmlElement {
+  // The size bound already bounds the work; an element takes at least 4 bytes (`<a/>`), so this
+  // element bound never refuses a long CALLLIST the size bound admitted.
+  return parseXml(bytes.toString('utf8'), { maxDepth: 64, maxElements: Math.max(200_000, Math.ceil(bytes.length / 4)) });
+}
+
 /** The answer in a frame, or why it is not the answer to the request in flight. */
 function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
   if (frame.kind !== 'message') {
     const preview = frame.bytes.subarray(0, 80).toString('utf8').trim();
     return new CoreError('protocol', `the core answered ${asked.type} with a line that is not XML: ${JSON.stringify(preview)}`, true);
   }
-  const parse = (bytes: Buffer): XmlElement =>
-    // The size bound already bounds the work; an element takes at least 4 bytes (`<a/>`), so this
-    // element bound never refuses a long CALLLIST the size bound admitted.
-    parseXml(bytes.toString('utf8'), { maxDepth: 64, maxElements: Math.max(200_000, Math.ceil(bytes.length / 4)) });
+  const parse = parseAnswer;
   // The header comes first and is plain: read straight from the bytes, it spares parsing the answer
   // on the hot path. Anything irregular before the header is complete goes to the lenient parser,
   // over the head of a long answer (it closes what the cut leaves open). The whole answer is parsed
@@ -305,19 +308,33 @@ function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
     return new CoreError('protocol', `the core answered REQUESTID ${requestId} to ${asked.type} REQUESTID ${asked.requestId}`, true);
   }
   const code = field('RESULTCODE');
-  let parsed = root;
-  return {
-    bytes: frame.bytes,
-    get root(): XmlElement {
-      parsed ??= parse(frame.bytes);
-      return parsed;
-    },
+  return new ParsedAnswer(
+    frame.bytes,
+    root,
     requestType,
     requestId,
-    resultCode: code !== undefined && /^-?[0-9]{1,10}$/.test(code) ? Number(code) : undefined,
-    resultType: field('RESULTTYPE') ?? '',
-    resultMessage: field('RESULTMSG') ?? '',
-  };
+    code !== undefined && /^-?[0-9]{1,10}$/.test(code) ? Number(code) : undefined,
+    field('RESULTTYPE') ?? '',
+    field('RESULTMSG') ?? '',
+  );
+}
+
+/** An answer whose tree is parsed on first use (a class: an object literal with a getter is slow to create). */
+class ParsedAnswer implements CoreAnswer {
+  constructor(
+    readonly bytes: Buffer,
+    private parsed: XmlElement | undefined,
+    readonly requestType: string,
+    readonly requestId: string,
+    readonly resultCode: number | undefined,
+    readonly resultType: string,
+    readonly resultMessage: string,
+  ) {}
+
+  get root(): XmlElement {
+    this.parsed ??= parseAnswer(this.bytes);
+    return this.parsed;
+  }
 }
 
 /** Types compare by command, so that an alias asked for and the canonical name answered match. */

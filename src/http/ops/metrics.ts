@@ -5,6 +5,7 @@
  */
 import client from 'prom-client';
 import { findCommand } from '../../protocol/catalog.js';
+import { LatencyHistogram, type LatencyChild } from './latency-histogram.js';
 
 export class GatewayMetrics {
   readonly registry = new client.Registry();
@@ -13,27 +14,27 @@ export class GatewayMetrics {
     help: 'HTTP requests answered, by route pattern, method and status.',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [this.registry],
+    collect: () => this.flushCounts(),
   });
-  readonly httpDuration = new client.Histogram({
-    name: 'uptivity_http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by route pattern.',
-    labelNames: ['route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly httpDuration = new LatencyHistogram(
+    'uptivity_http_request_duration_seconds',
+    'Time to answer an HTTP request, by route pattern.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    this.registry,
+  );
   readonly coreRequests = new client.Counter({
     name: 'uptivity_core_requests_total',
     help: 'Requests to the XML core, by TYPE and the RESULTTYPE answered (or the failure: TIMEOUT, UNAVAILABLE...).',
     labelNames: ['type', 'result_type'] as const,
     registers: [this.registry],
+    collect: () => this.flushCounts(),
   });
-  readonly coreDuration = new client.Histogram({
-    name: 'uptivity_core_request_duration_seconds',
-    help: 'Round trip of a request to the XML core, queueing included, by TYPE.',
-    labelNames: ['type'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly coreDuration = new LatencyHistogram(
+    'uptivity_core_request_duration_seconds',
+    'Round trip of a request to the XML core, queueing included, by TYPE.',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    this.registry,
+  );
   readonly poolConnections: client.Gauge<'state'>;
   readonly poolQueueDepth: client.Gauge;
   readonly coreUp: client.Gauge;
@@ -70,42 +71,47 @@ export class GatewayMetrics {
     });
   }
 
-  private readonly coreChildren = new Map<string, { duration: client.Histogram.Internal<'type'>; results: Map<string, client.Counter.Internal> }>();
-
   /**
-   * Record one core request. Label children are looked up once per TYPE and RESULTTYPE: resolving
-   * labels on every observation is a measurable part of a request's cost.
+   * Counts since the last scrape, added to the counters when they are collected: prom-client hashes
+   * the labels of every increment, a measurable part of a request's cost. Scrapes stay exact.
    */
-  observeCoreRequest(type: string, resultType: string, seconds: number): void {
-    const label = GatewayMetrics.typeLabel(type);
-    let children = this.coreChildren.get(label);
-    if (!children) {
-      children = { duration: this.coreDuration.labels({ type: label }), results: new Map() };
-      this.coreChildren.set(label, children);
-    }
-    let counter = children.results.get(resultType);
-    if (!counter) {
-      counter = this.coreRequests.labels({ type: label, result_type: resultType });
-      children.results.set(resultType, counter);
-    }
-    counter.inc();
-    children.duration.observe(seconds);
+  private readonly pendingCounts = new Map<string, { counter: client.Counter<string>; labels: Record<string, string>; count: number }>();
+  private readonly durations = new Map<string, LatencyChild>();
+
+  private count(counter: client.Counter<string>, key: string, labels: () => Record<string, string>): void {
+    const pending = this.pendingCounts.get(key);
+    if (pending) pending.count++;
+    else this.pendingCounts.set(key, { counter, labels: labels(), count: 1 });
   }
 
-  private readonly httpChildren = new Map<string, { count: client.Counter.Internal; duration: client.Histogram.Internal<'route'> }>();
+  /** Called by each counter's collect(): moves the pending counts into the counters. */
+  private flushCounts(): void {
+    for (const pending of this.pendingCounts.values()) {
+      if (pending.count === 0) continue;
+      pending.counter.inc(pending.labels, pending.count);
+      pending.count = 0;
+    }
+  }
+
+  private duration(histogram: LatencyHistogram, key: string, labels: Record<string, string>): LatencyChild {
+    let child = this.durations.get(key);
+    if (!child) {
+      child = histogram.labels(labels);
+      this.durations.set(key, child);
+    }
+    return child;
+  }
+
+  /** Record one core request: the TYPE as a catalog type or OTHER, the RESULTTYPE or failure label. */
+  observeCoreRequest(type: string, resultType: string, seconds: number): void {
+    const label = GatewayMetrics.typeLabel(type);
+    this.count(this.coreRequests, `core ${label} ${resultType}`, () => ({ type: label, result_type: resultType }));
+    this.duration(this.coreDuration, `core ${label}`, { type: label }).observe(seconds);
+  }
 
   observeHttpRequest(route: string, method: string, status: number, seconds: number): void {
-    const key = `${route} ${method} ${status}`;
-    let children = this.httpChildren.get(key);
-    if (!children) {
-      children = {
-        count: this.httpRequests.labels({ route, method, status: String(status) }),
-        duration: this.httpDuration.labels({ route }),
-      };
-      this.httpChildren.set(key, children);
-    }
-    children.count.inc();
-    children.duration.observe(seconds);
+    this.count(this.httpRequests, `http ${route} ${method} ${status}`, () => ({ route, method, status: String(status) }));
+    this.duration(this.httpDuration, `http ${route}`, { route }).observe(seconds);
   }
 
   /** A TYPE as a label value: catalog types as they are, anything else OTHER. */
