@@ -5,8 +5,8 @@
  * answers the manual's example URLs at once.
  */
 import fs from 'node:fs';
-import { pino } from 'pino';
 import { buildApp, createLogger } from './app.js';
+import { LogOutput } from './log-output.js';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
@@ -36,10 +36,7 @@ async function main(): Promise<void> {
   });
   pool.start();
   const metrics = new GatewayMetrics(() => pool.stats);
-  // Lines are gathered into writes of 4 KB or more, and whatever is gathered goes out at least twice
-  // a second: one write per request line costs the event loop more than the request itself.
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => destination.flush(), 500).unref();
+  const destination = new LogOutput(process.stdout);
   const logger = createLogger(config.logLevel, destination);
   const common = { pool, metrics, coreTimeoutMs: config.core.timeoutMs, logger };
   const apps = [buildApp(common)];

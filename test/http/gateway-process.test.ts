@@ -56,13 +56,13 @@ test('without CORE_HOST it serves the WebAPI over an embedded, seeded simulator,
   const seeded = await (await fetch(`${urls[0]}/webAPI.aspx?type=calllist&requestid=2&user2=10121968`)).text();
   assert.match(seeded, /<RECORDID>10121968<\/RECORDID>/, 'the embedded simulator is seeded');
   assert.ok(fs.existsSync(path.join(dataDir, 'core.sqlite')));
-  // Log lines are written in batches, at least twice a second.
+  // Log lines are written in batches, once per turn of the event loop.
   const deadline = Date.now() + 2000;
   let line: string | undefined;
   while (!(line = log().split('\n').find((l) => l.includes('"route":"/webAPI.aspx"'))) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  assert.ok(line, 'one JSON log line per request, written within a second');
+  assert.ok(line, 'one JSON log line per request');
   const entry = JSON.parse(line!) as Record<string, unknown>;
   assert.equal(entry.status, 200);
   assert.equal(typeof entry.reqId, 'string');
