@@ -2,7 +2,7 @@
  * Builds the gateway's Fastify instance from its configuration and its core pool: used by main.ts
  * and by the tests, which give it a pool onto a simulator of their own.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool } from './core/pool.js';
@@ -22,6 +22,16 @@ export interface AppDependencies {
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Ids the gateway gives: a random prefix per process and a sequence number, unique across restarts
+ * and replicas without drawing random bytes for every request.
+ */
+function requestIdSource(): () => string {
+  const prefix = randomBytes(6).toString('hex');
+  let sequence = 0;
+  return () => `${prefix}-${(++sequence).toString(36)}`;
+}
 
 /** Query parameters whose values never reach a log line. */
 const secretParams = /([?&](?:password|encrypt_password)=)[^&]*/gi;
@@ -51,6 +61,7 @@ export function createLogger(level: string, destination?: DestinationStream): Fa
 }
 
 export function buildApp(deps: AppDependencies): FastifyInstance {
+  const newRequestId = requestIdSource();
   const metrics = deps.metrics ?? new GatewayMetrics(() => deps.pool.stats);
   const options: FastifyServerOptions = {
     // Clients in the field call /Webapi.aspx.
@@ -61,7 +72,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     logController: new GatewayLogController(),
     genReqId: (req) => {
       const given = req.headers[requestIdHeader];
-      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : newRequestId();
     },
     loggerInstance: deps.logger ?? createLogger(deps.logLevel ?? 'info'),
   };

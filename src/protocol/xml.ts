@@ -20,11 +20,11 @@ export class XmlSyntaxError extends Error {
   override name = 'XmlSyntaxError';
 }
 
-/** An element name we accept to emit: ASCII, no namespace prefix. */
-const elementNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** An element name we accept to emit: ASCII, no namespace prefix, not starting with `xml` (reserved). */
+const elementNamePattern = /^(?![Xx][Mm][Ll])[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 export function isXmlName(name: string): boolean {
-  return elementNamePattern.test(name) && !/^xml/i.test(name);
+  return elementNamePattern.test(name);
 }
 
 export function element(name: string, content: string | readonly XmlElement[] = ''): XmlElement {

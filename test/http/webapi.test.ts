@@ -211,7 +211,11 @@ describe('operations', () => {
   test('/livez, /readyz and a request id on every answer', async () => {
     const live = await fetch(`${gw.url}/livez`);
     assert.equal(live.status, 200);
-    assert.match(live.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    const given = live.headers.get('x-request-id') ?? '';
+    assert.match(given, /^[0-9a-f]{12}-[0-9a-z]+$/);
+    const next = (await fetch(`${gw.url}/livez`)).headers.get('x-request-id') ?? '';
+    assert.notEqual(next, given, 'every request gets an id of its own');
+    assert.equal(next.split('-')[0], given.split('-')[0], 'from the same process prefix');
     const ready = await fetch(`${gw.url}/readyz`, { headers: { 'x-request-id': 'abc-123' } });
     assert.equal(ready.status, 200);
     assert.equal(ready.headers.get('x-request-id'), 'abc-123');

@@ -31,7 +31,8 @@ export type MergeResult = { ok: true; call: WebApiCall } | { ok: false; message:
  * `type` and `requestid` are the two names the WebAPI itself reads.
  */
 export function mergeWebApiParams(pairs: Iterable<readonly [string, string]>): MergeResult {
-  const byName = new Map<string, { casing: string; values: string[]; conflict: boolean }>();
+  const byName = new Map<string, { casing: string; values: string[] }>();
+  let conflict = false;
   let count = 0;
   let invalid: string | undefined;
   for (const [name, value] of pairs) {
@@ -50,14 +51,14 @@ export function mergeWebApiParams(pairs: Iterable<readonly [string, string]>): M
       continue;
     }
     const entry = byName.get(upper);
-    if (!entry) byName.set(upper, { casing: name, values: [value], conflict: false });
+    if (!entry) byName.set(upper, { casing: name, values: [value] });
     else if (entry.casing === name) entry.values.push(value);
-    else entry.conflict = true;
+    else conflict = true;
   }
   const first = (name: string): string | undefined => byName.get(name)?.values.join(',');
   const type = (first('TYPE') ?? '').trim().toUpperCase();
   const requestId = first('REQUESTID');
-  if ([...byName.values()].some((e) => e.conflict)) return { ok: false, message: duplicatesMessage, type, requestId };
+  if (conflict) return { ok: false, message: duplicatesMessage, type, requestId };
   if (invalid) return { ok: false, message: invalid, type, requestId };
   const params = new Map<string, string>();
   for (const [upper, entry] of byName) {

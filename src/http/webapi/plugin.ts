@@ -86,8 +86,8 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     }
     // Unknown types go to the core too: it is the authority on what it serves (API_UNKNOWN_MESSAGE_TYPE).
     const xml = buildRequest(type, requestId!.trim(), params);
-    const started = process.hrtime.bigint();
-    const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    const started = performance.now();
+    const elapsed = (): number => (performance.now() - started) / 1000;
     try {
       const answer = await pool.request({ type, requestId: requestId!.trim(), xml });
       metrics.observeCoreRequest(type, answer.resultType || 'NONE', elapsed());
