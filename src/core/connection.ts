@@ -164,27 +164,35 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
    * which is the one failure a caller may retry elsewhere. Aborting `signal` rejects with its reason.
    */
   request(request: CoreRequest, timeoutMs: number, signal?: AbortSignal): Promise<CoreAnswer> {
-    if (this.inFlight) return Promise.reject(new Error('CoreConnection carries one request at a time'));
+    return new Promise((resolve, reject) => this.send(request, timeoutMs, signal, resolve, reject));
+  }
+
+  /**
+   * `request` with callbacks, for the pool: an answer reaches its caller in the same turn as its
+   * last bytes, without a promise per layer. A refusal before anything is written is called back
+   * on a microtask, never from within this call.
+   */
+  send(request: CoreRequest, timeoutMs: number, signal: AbortSignal | undefined, resolve: (answer: CoreAnswer) => void, reject: (error: unknown) => void): void {
+    const refuse = (error: unknown): void => queueMicrotask(() => reject(error));
+    if (this.inFlight) return refuse(new Error('CoreConnection carries one request at a time'));
     if (this.isClosed || this.socket.destroyed || !this.socket.writable) {
       // The socket can be torn down (a reset read) a tick before its events reach us.
       const error = new CoreError('unavailable', 'the connection to the core closed before the request was written', false);
       this.destroy(error);
-      return Promise.reject(error);
+      return refuse(error);
     }
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<CoreAnswer>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.destroy(new CoreError('timeout', `the core did not answer ${request.type} within ${timeoutMs} ms`, true)),
-        timeoutMs,
-      );
-      const inFlight: InFlight = { type: request.type, requestId: request.requestId, resolve, reject, timer, signal, onAbort: undefined };
-      if (signal) {
-        inFlight.onAbort = () => this.destroy(signal.reason);
-        signal.addEventListener('abort', inFlight.onAbort, { once: true });
-      }
-      this.inFlight = inFlight;
-      this.socket.write(request.xml);
-    });
+    if (signal?.aborted) return refuse(signal.reason);
+    const timer = setTimeout(
+      () => this.destroy(new CoreError('timeout', `the core did not answer ${request.type} within ${timeoutMs} ms`, true)),
+      timeoutMs,
+    );
+    const inFlight: InFlight = { type: request.type, requestId: request.requestId, resolve, reject, timer, signal, onAbort: undefined };
+    if (signal) {
+      inFlight.onAbort = () => this.destroy(signal.reason);
+      signal.addEventListener('abort', inFlight.onAbort, { once: true });
+    }
+    this.inFlight = inFlight;
+    this.socket.write(request.xml);
   }
 
   /**
@@ -196,8 +204,10 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
     this.isClosed = true;
     const inFlight = this.takeInFlight();
     this.socket.destroy();
-    inFlight?.reject(reason);
+    // The pool hears of the loss before the caller does: the connection is gone when the caller's
+    // failure is handled.
     this.emit('close', reason);
+    inFlight?.reject(reason);
   }
 
   private takeInFlight(): InFlight | undefined {

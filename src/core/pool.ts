@@ -291,7 +291,10 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
     waiter.onAbort = undefined;
     const sentAt = performance.now();
-    connection.request(waiter.request, waiter.request.timeoutMs ?? this.options.requestTimeoutMs, waiter.signal).then(
+    connection.send(
+      waiter.request,
+      waiter.request.timeoutMs ?? this.options.requestTimeoutMs,
+      waiter.signal,
       (answer) => {
         this.release(connection);
         this.markUp();

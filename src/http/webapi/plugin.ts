@@ -72,7 +72,9 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     done(null, body),
   );
 
-  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+  // Not an async function: the answer is sent from the pool's callback, which spares the request
+  // path a promise and Fastify's handling of it. Returning `reply` tells Fastify it is taken care of.
+  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const merged = mergeWebApiParams(callPairs(request));
     if (!merged.ok) return sendResult(reply, 400, merged, ResultCode.API_INVALID_MESSAGE_FORMAT, merged.message);
     const { type, requestId, params } = merged.call;
@@ -88,17 +90,20 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     const xml = buildRequest(type, requestId!.trim(), params);
     const started = performance.now();
     const elapsed = (): number => (performance.now() - started) / 1000;
-    try {
-      const answer = await pool.request({ type, requestId: requestId!.trim(), xml });
-      metrics.observeCoreRequest(type, answer.resultType || 'NONE', elapsed());
-      return reply.type(xmlType).send(answer.bytes);
-    } catch (error) {
-      const failure = describeCoreFailure(error, coreTimeoutMs);
-      metrics.observeCoreRequest(type, failure.label, elapsed());
-      request.log.warn({ err: error, type }, 'core request failed');
-      if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
-      return sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message);
-    }
+    pool.request({ type, requestId: requestId!.trim(), xml }).then(
+      (answer) => {
+        metrics.observeCoreRequest(type, answer.resultType || 'NONE', elapsed());
+        reply.type(xmlType).send(answer.bytes);
+      },
+      (error: unknown) => {
+        const failure = describeCoreFailure(error, coreTimeoutMs);
+        metrics.observeCoreRequest(type, failure.label, elapsed());
+        request.log.warn({ err: error, type }, 'core request failed');
+        if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
+        sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message);
+      },
+    );
+    return reply;
   };
 
   for (const url of webApiPaths) app.route({ method: ['GET', 'POST'], url, handler });
