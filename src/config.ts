@@ -21,6 +21,13 @@ export interface GatewayConfig {
   /** Where the embedded simulator keeps its state and recordings. */
   simDataDir: string;
   logLevel: string;
+  exports: {
+    /** The product's recording roots mapped to directories here; undefined: the embedded simulator's. */
+    pathMap: string | undefined;
+    /** Undefined: ffmpeg on PATH, else the binary that npm installed. */
+    ffmpegPath: string | undefined;
+    maxTranscodes: number;
+  };
 }
 
 interface Setting {
@@ -45,6 +52,13 @@ const settings = {
   tlsCert: { env: 'TLS_CERT_FILE', flag: 'tls-cert', help: 'PEM certificate; with --tls-key, also serve HTTPS' },
   tlsKey: { env: 'TLS_KEY_FILE', flag: 'tls-key', help: 'PEM private key' },
   tlsPort: { env: 'TLS_PORT', flag: 'tls-port', help: 'HTTPS port', default: '2013' },
+  pathMap: {
+    env: 'RECORDINGS_PATH_MAP',
+    flag: 'recordings-path-map',
+    help: 'where recordings are: ROOT=DIR;... e.g. C:\\Recordings\\=/data/recordings (default: the embedded simulator\'s)',
+  },
+  ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
+  maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
 } satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof settings;
@@ -102,5 +116,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
     },
     simDataDir: get('simDataDir')!,
     logLevel: get('logLevel')!,
+    exports: {
+      pathMap: get('pathMap'),
+      ffmpegPath: get('ffmpegPath'),
+      maxTranscodes: integer('EXPORT_MAX_TRANSCODES', get('maxTranscodes')!, 1, 256),
+    },
   };
 }

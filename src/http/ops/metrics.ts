@@ -35,6 +35,21 @@ export class GatewayMetrics {
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     this.registry,
   );
+  readonly exportRequests = new client.Counter({
+    name: 'uptivity_export_requests_total',
+    help: 'Exports started (EXPORT, COMBINEDEXPORT, MULTIEXPORT), by function and MEDIA_FORMAT.',
+    labelNames: ['function', 'format'] as const,
+    registers: [this.registry],
+  });
+  readonly exportBytes = new client.Counter({
+    name: 'uptivity_export_bytes_total',
+    help: 'Bytes of exports sent to callers, by function.',
+    labelNames: ['function'] as const,
+    registers: [this.registry],
+  });
+  /** Set by the export handler, which owns the transcode slots. */
+  activeTranscodes: () => number = () => 0;
+  readonly transcodes: client.Gauge;
   readonly poolConnections: client.Gauge<'state'>;
   readonly poolQueueDepth: client.Gauge;
   readonly coreUp: client.Gauge;
@@ -59,6 +74,15 @@ export class GatewayMetrics {
       registers: [this.registry],
       collect() {
         this.set(poolStats().queued);
+      },
+    });
+    const metrics = this;
+    this.transcodes = new client.Gauge({
+      name: 'uptivity_export_active_transcodes',
+      help: 'Exports running ffmpeg now.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.activeTranscodes());
       },
     });
     this.coreUp = new client.Gauge({

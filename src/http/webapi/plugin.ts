@@ -6,50 +6,30 @@
  * answer to, is an XML RESULT of the documented table with a fitting HTTP status.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { findCommand, isValidRequestId } from '../../protocol/catalog.js';
-import { ResultCode, resultTypeOf } from '../../protocol/result-codes.js';
-import { buildRequest, buildResult } from '../../protocol/xml.js';
+import { findCommand, isValidRequestId, type CommandSpec } from '../../protocol/catalog.js';
+import { ResultCode } from '../../protocol/result-codes.js';
+import { buildRequest } from '../../protocol/xml.js';
 import type { CorePool } from '../../core/pool.js';
 import { describeCoreFailure } from '../core-failures.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
-import { mergeWebApiParams } from './parameters.js';
+import { mergeWebApiParams, type WebApiCall } from './parameters.js';
+import { sendResult, xmlType } from './result-reply.js';
+
+/** How the gateway serves the WebAPI's own functions (EXPORT, COMBINEDEXPORT, MULTIEXPORT). */
+export type GatewayCommandHandler = (spec: CommandSpec, call: WebApiCall, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 
 export interface WebApiOptions {
   pool: CorePool;
   metrics: GatewayMetrics;
   coreTimeoutMs: number;
+  /** Without it, those functions answer API_COMMAND_NOT_SUPPORTED. */
+  gatewayCommands?: GatewayCommandHandler;
 }
 
 export const webApiPaths = ['/webAPI.aspx', '/webAPI.php'] as const;
 
 /** The largest form body accepted. */
 const maxFormBytes = 1024 * 1024;
-/** The longest REQUESTTYPE or REQUESTID echoed back in a gateway RESULT. */
-const maxEcho = 64;
-
-const xmlType = 'text/xml; charset=utf-8';
-
-function sendResult(
-  reply: FastifyReply,
-  status: number,
-  header: { type: string; requestId: string | undefined },
-  code: number,
-  message: string,
-): FastifyReply {
-  return reply
-    .code(status)
-    .type(xmlType)
-    .send(
-      buildResult({
-        requestType: header.type.slice(0, maxEcho),
-        requestId: (header.requestId ?? '').trim().slice(0, maxEcho),
-        resultType: resultTypeOf(code) ?? 'API_ERROR_UNKNOWN',
-        resultCode: code,
-        resultMessage: message,
-      }),
-    );
-}
-
 /**
  * The name/value pairs of a call: the query string first, then a form body. The query string is the
  * one Fastify already parsed (each name in its own casing, repeats as arrays), not parsed again.
@@ -64,7 +44,7 @@ function callPairs(request: FastifyRequest): [string, string][] {
   return pairs;
 }
 
-export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs }) => {
+export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs, gatewayCommands }) => {
   // The form body is kept raw: the duplicate rules need every name in its own casing and order.
   // Other bodies (JSON, text) are refused with 415 rather than silently ignored.
   app.removeAllContentTypeParsers();
@@ -74,7 +54,7 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
 
   // Not an async function: the answer is sent from the pool's callback, which spares the request
   // path a promise and Fastify's handling of it. Returning `reply` tells Fastify it is taken care of.
-  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> => {
     const merged = mergeWebApiParams(callPairs(request));
     if (!merged.ok) return sendResult(reply, 400, merged, ResultCode.API_INVALID_MESSAGE_FORMAT, merged.message);
     const { type, requestId, params } = merged.call;
@@ -84,6 +64,7 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
       return sendResult(reply, 400, merged.call, ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be a positive integer no larger than 2147483647.');
     }
     if (spec?.servedBy === 'gateway') {
+      if (gatewayCommands) return gatewayCommands(spec, merged.call, request, reply);
       return sendResult(reply, 501, merged.call, ResultCode.API_COMMAND_NOT_SUPPORTED, `${spec.type} is not available in this version of the gateway.`);
     }
     // Unknown types go to the core too: it is the authority on what it serves (API_UNKNOWN_MESSAGE_TYPE).

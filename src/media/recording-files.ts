@@ -1,0 +1,81 @@
+/**
+ * Where a recording's audio is on this machine. The core names files as the product stores them
+ * (`C:\Recordings\20261014\7005\7005-13-35-07.wav`); a path map says which directory each of those
+ * Windows roots is mounted at here. A name that does not start with a mapped root, or that would
+ * leave its root (`..`, a symlink pointing elsewhere), is refused: nothing the core says can make
+ * the gateway read outside the configured directories.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export interface PathMapEntry {
+  /** The product's root, e.g. `C:\Recordings\` (compared case-insensitively, either slash). */
+  productRoot: string;
+  /** The directory it is mounted at here. */
+  directory: string;
+}
+
+export class PathMapError extends Error {
+  override name = 'PathMapError';
+}
+
+/**
+ * `C:\Recordings\=/data/recordings;D:\Archive\=/mnt/archive`: entries separated by `;`, each a
+ * product root and a local directory separated by the first `=`.
+ */
+export function parsePathMap(text: string): PathMapEntry[] {
+  const entries: PathMapEntry[] = [];
+  for (const part of text.split(';')) {
+    if (part.trim() === '') continue;
+    const at = part.indexOf('=');
+    if (at <= 0 || at === part.length - 1) throw new PathMapError(`path map entry "${part}" is not ROOT=DIRECTORY`);
+    entries.push({ productRoot: part.slice(0, at).trim(), directory: path.resolve(part.slice(at + 1).trim()) });
+  }
+  return entries;
+}
+
+/** The product's separators and case do not matter: `c:/recordings` is `C:\Recordings\`. */
+function productSegments(name: string): string[] {
+  return name.split(/[\\/]+/).filter((s) => s !== '');
+}
+
+export class RecordingFiles {
+  private readonly roots: { segments: string[]; directory: string }[];
+
+  constructor(map: readonly PathMapEntry[]) {
+    // The longest root first, so that a nested mapping wins over its parent.
+    this.roots = map
+      .map((e) => ({ segments: productSegments(e.productRoot).map((s) => s.toLowerCase()), directory: e.directory }))
+      .sort((a, b) => b.segments.length - a.segments.length);
+  }
+
+  get mapped(): boolean {
+    return this.roots.length > 0;
+  }
+
+  /**
+   * The local file of a product file name, after checking that it exists, is a regular file and,
+   * symlinks resolved, lies inside its root. Throws PathMapError saying why not.
+   */
+  async locate(productName: string): Promise<string> {
+    const segments = productSegments(productName);
+    const root = this.roots.find((r) => r.segments.every((s, i) => segments[i]?.toLowerCase() === s));
+    if (!root) throw new PathMapError(`${productName} is not under a mapped recordings root`);
+    const rest = segments.slice(root.segments.length);
+    if (rest.length === 0 || rest.some((s) => s === '..' || s === '.' || s.includes('\0'))) {
+      throw new PathMapError(`${productName} does not name a file inside its recordings root`);
+    }
+    const candidate = path.join(root.directory, ...rest);
+    let real: string;
+    let realRoot: string;
+    try {
+      [real, realRoot] = await Promise.all([fs.realpath(candidate), fs.realpath(root.directory)]);
+    } catch {
+      throw new PathMapError(`${productName} is not on disk`);
+    }
+    if (!real.startsWith(realRoot + path.sep)) throw new PathMapError(`${productName} leads outside its recordings root`);
+    const stat = await fs.stat(real);
+    if (!stat.isFile()) throw new PathMapError(`${productName} is not a file`);
+    return real;
+  }
+}
