@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createTransport } from 'nodemailer';
-import { SAMPLE_RATE, decodeWavToPcm16, readWavInfo, wavHeader, type WavInfo } from './audio.js';
+import { decodeWavToPcm16, pcm16ByteLength, readWavInfo, wavHeader } from '../media/wav.js';
+import { SAMPLE_RATE } from './audio.js';
 
 export interface MailAddress {
   address: string;
@@ -95,11 +96,11 @@ export function combinedWavStream(paths: readonly string[]): Readable {
     if (info.sampleRate !== SAMPLE_RATE || info.channels !== 1) {
       throw new Error(`${file} is ${info.channels}-channel ${info.sampleRate} Hz audio; recordings combine only as ${SAMPLE_RATE} Hz mono`);
     }
-    return { file, info, pcmBytes: pcm16BytesOf(info) };
+    return { file, info, pcmBytes: pcm16ByteLength(info) };
   });
   const dataBytes = parts.reduce((sum, part) => sum + part.pcmBytes, 0);
   async function* combined(): AsyncGenerator<Buffer> {
-    yield wavHeader(dataBytes, 'pcm16');
+    yield wavHeader(dataBytes, 'pcm16', SAMPLE_RATE, 1);
     for (const part of parts) {
       let streamed = 0;
       for await (const chunk of decodeWavToPcm16(part.file, part.info)) {
@@ -112,8 +113,4 @@ export function combinedWavStream(paths: readonly string[]): Readable {
     }
   }
   return Readable.from(combined(), { objectMode: false });
-}
-
-function pcm16BytesOf(info: WavInfo): number {
-  return info.encoding === 'pcm16' ? info.dataBytes - (info.dataBytes % 2) : info.dataBytes * 2;
 }

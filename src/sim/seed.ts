@@ -9,7 +9,8 @@
  *   USER2 of each recent recording is its RECORDID (the WebAPI EXPORT example asks for user2=10121968).
  */
 import path from 'node:path';
-import { writeRecordingWav, type WavEncoding } from './audio.js';
+import { writeRecordingWav } from './audio.js';
+import type { WavEncoding } from '../media/wav.js';
 import type { SimContext } from './context.js';
 import { productFilename, recordingRelativePath } from './product-format.js';
 import { getMeta, setMeta } from './store.js';

@@ -4,18 +4,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  SAMPLE_RATE,
-  aLawToLinear,
-  decodeWavToPcm16,
-  linearToALaw,
-  linearToMuLaw,
-  muLawToLinear,
-  readWavInfo,
-  wavHeader,
-  writeRecordingWav,
-  type WavEncoding,
-} from '../../src/sim/audio.js';
+import { decodeWavToPcm16, readWavInfo, type WavEncoding } from '../../src/media/wav.js';
+import { SAMPLE_RATE, writeRecordingWav } from '../../src/sim/audio.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-audio-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -52,93 +42,6 @@ function ffprobe(file: string): { codec: string; sampleRate: number; channels: n
   const stream = parsed.streams[0]!;
   return { codec: stream.codec_name, sampleRate: Number(stream.sample_rate), channels: stream.channels, duration: Number(parsed.format.duration) };
 }
-
-describe('G.711', () => {
-  test('mu-law encodes the reference values', () => {
-    assert.equal(linearToMuLaw(0), 0xff);
-    assert.equal(linearToMuLaw(-1), 0x7e);
-    assert.equal(linearToMuLaw(32767), 0x80);
-    assert.equal(linearToMuLaw(-32768), 0x00);
-    // Values from the CCITT reference code (as in Python's audioop.lin2ulaw).
-    assert.deepEqual([1000, -1000, 12345, -30000, 100, -100].map(linearToMuLaw), [0xce, 0x4e, 0x97, 0x02, 0xf2, 0x72]);
-  });
-
-  test('mu-law decodes the reference values', () => {
-    assert.equal(muLawToLinear(0xff), 0);
-    assert.equal(muLawToLinear(0x7f), 0);
-    assert.equal(muLawToLinear(0x80), 32124);
-    assert.equal(muLawToLinear(0x00), -32124);
-    assert.deepEqual([0x10, 0x9a, 0xe5, 0x3c].map(muLawToLinear), [-15996, 10876, 292, -2364]);
-  });
-
-  test('A-law encodes the reference values', () => {
-    assert.equal(linearToALaw(0), 0xd5);
-    assert.equal(linearToALaw(-1), 0x55);
-    assert.equal(linearToALaw(32767), 0xaa);
-    assert.equal(linearToALaw(-32768), 0x2a);
-    assert.deepEqual([1000, -1000, 12345, -30000, 100, -100].map(linearToALaw), [0xfa, 0x7a, 0xbd, 0x28, 0xd3, 0x53]);
-  });
-
-  test('A-law decodes the reference values (it has no zero level: 0xD5 is +8)', () => {
-    assert.equal(aLawToLinear(0xd5), 8);
-    assert.equal(aLawToLinear(0x55), -8);
-    assert.equal(aLawToLinear(0xaa), 32256);
-    assert.equal(aLawToLinear(0x2a), -32256);
-    assert.deepEqual([0x10, 0x9a, 0xe5, 0x3c].map(aLawToLinear), [-2752, 4032, 1056, -13056]);
-  });
-
-  test('every 16-bit sample survives encode then decode within the quantization error', () => {
-    for (let x = -32768; x <= 32767; x++) {
-      const bound = 8 + Math.abs(x) / 16;
-      const mu = muLawToLinear(linearToMuLaw(x));
-      const a = aLawToLinear(linearToALaw(x));
-      if (Math.abs(mu - x) > bound) assert.fail(`mu-law ${x} -> ${mu}`);
-      if (Math.abs(a - x) > bound) assert.fail(`A-law ${x} -> ${a}`);
-    }
-  });
-
-  test('every code decodes to a value that encodes back to it (mu-law 0x7F is the second zero)', () => {
-    for (let code = 0; code < 256; code++) {
-      assert.equal(linearToALaw(aLawToLinear(code)), code, `A-law ${code}`);
-      assert.equal(linearToMuLaw(muLawToLinear(code)), code === 0x7f ? 0xff : code, `mu-law ${code}`);
-    }
-  });
-});
-
-describe('wavHeader', () => {
-  test('16-bit PCM: the canonical 44-byte header', () => {
-    const h = wavHeader(16000, 'pcm16');
-    assert.equal(h.length, 44);
-    assert.equal(h.toString('ascii', 0, 4), 'RIFF');
-    assert.equal(h.readUInt32LE(4), 44 - 8 + 16000);
-    assert.equal(h.toString('ascii', 8, 16), 'WAVEfmt ');
-    assert.equal(h.readUInt32LE(16), 16);
-    assert.deepEqual([h.readUInt16LE(20), h.readUInt16LE(22), h.readUInt32LE(24), h.readUInt32LE(28), h.readUInt16LE(32), h.readUInt16LE(34)], [1, 1, 8000, 16000, 2, 16]);
-    assert.equal(h.toString('ascii', 36, 40), 'data');
-    assert.equal(h.readUInt32LE(40), 16000);
-  });
-
-  for (const [encoding, tag] of [['mulaw', 7], ['alaw', 6]] as const) {
-    test(`${encoding}: format ${tag}, an 18-byte fmt chunk with cbSize 0 and a fact chunk`, () => {
-      const h = wavHeader(8001, encoding);
-      assert.equal(h.length, 58);
-      assert.equal(h.readUInt32LE(4), 58 - 8 + 8001 + 1, 'the RIFF size counts the padding byte of odd data');
-      assert.equal(h.readUInt32LE(16), 18);
-      assert.deepEqual([h.readUInt16LE(20), h.readUInt16LE(22), h.readUInt32LE(24), h.readUInt32LE(28), h.readUInt16LE(32), h.readUInt16LE(34), h.readUInt16LE(36)], [tag, 1, 8000, 8000, 1, 8, 0]);
-      assert.equal(h.toString('ascii', 38, 42), 'fact');
-      assert.equal(h.readUInt32LE(42), 4);
-      assert.equal(h.readUInt32LE(46), 8001, 'fact holds the sample count');
-      assert.equal(h.toString('ascii', 50, 54), 'data');
-      assert.equal(h.readUInt32LE(54), 8001);
-    });
-  }
-
-  test('refuses sizes a RIFF file cannot describe', () => {
-    assert.throws(() => wavHeader(2 ** 32, 'pcm16'), RangeError);
-    assert.throws(() => wavHeader(-2, 'pcm16'), RangeError);
-    assert.throws(() => wavHeader(1.5, 'mulaw'), RangeError);
-  });
-});
 
 describe('writeRecordingWav', () => {
   for (const encoding of encodings) {
@@ -309,95 +212,6 @@ describe('writeRecordingWav', () => {
     for (const { encoding, file } of files) {
       const probe = ffprobe(file)!;
       assert.deepEqual({ ...probe, duration: Math.round(probe.duration * 1000) }, { codec: codecs[encoding], sampleRate: 8000, channels: 1, duration: 5000 });
-    }
-  });
-});
-
-describe('readWavInfo and decodeWavToPcm16', () => {
-  /** A hand-made WAV: a JUNK chunk before fmt, an odd-sized LIST chunk (padded) before data. */
-  function wavWithExtraChunks(samples: readonly number[]): Buffer {
-    const chunk = (id: string, body: Buffer): Buffer => {
-      const head = Buffer.alloc(8);
-      head.write(id, 0, 'ascii');
-      head.writeUInt32LE(body.length, 4);
-      return Buffer.concat([head, body, Buffer.alloc(body.length % 2)]);
-    };
-    const fmt = Buffer.alloc(16);
-    fmt.writeUInt16LE(1, 0);
-    fmt.writeUInt16LE(1, 2);
-    fmt.writeUInt32LE(8000, 4);
-    fmt.writeUInt32LE(16000, 8);
-    fmt.writeUInt16LE(2, 12);
-    fmt.writeUInt16LE(16, 14);
-    const data = Buffer.alloc(samples.length * 2);
-    samples.forEach((v, i) => data.writeInt16LE(v, i * 2));
-    const body = Buffer.concat([
-      Buffer.from('WAVE'),
-      chunk('JUNK', Buffer.alloc(28)),
-      chunk('fmt ', fmt),
-      chunk('LIST', Buffer.from('INFOISFT\x05\x00\x00\x00sim!\x00')),
-      chunk('data', data),
-    ]);
-    const riff = Buffer.alloc(8);
-    riff.write('RIFF', 0, 'ascii');
-    riff.writeUInt32LE(body.length, 4);
-    return Buffer.concat([riff, body]);
-  }
-
-  test('skips unknown chunks, odd-sized ones by their padding byte', async () => {
-    const file = path.join(dir, 'chunks.wav');
-    const bytes = wavWithExtraChunks([1, -2, 300, -32768, 32767]);
-    fs.writeFileSync(file, bytes);
-    const info = readWavInfo(file);
-    assert.equal(info.dataOffset, bytes.length - 10);
-    assert.deepEqual({ ...info, dataOffset: 0 }, { encoding: 'pcm16', sampleRate: 8000, channels: 1, dataOffset: 0, dataBytes: 10, durationSeconds: 5 / 8000 });
-    assert.deepEqual([...(await decodedSamples(file))], [1, -2, 300, -32768, 32767]);
-  });
-
-  test('a data size promising more than the file holds is cut to what is there', () => {
-    const file = path.join(dir, 'truncated.wav');
-    fs.writeFileSync(file, Buffer.concat([wavHeader(16000, 'pcm16'), Buffer.alloc(100)]));
-    assert.equal(readWavInfo(file).dataBytes, 100);
-  });
-
-  test('throws a clear error for files that are not WAV', () => {
-    const text = path.join(dir, 'notes.txt');
-    fs.writeFileSync(text, 'this is not audio');
-    assert.throws(() => readWavInfo(text), /notes\.txt is not a WAV file/);
-    assert.throws(() => decodeWavToPcm16(text), /not a WAV file/);
-    const empty = path.join(dir, 'empty.bin');
-    fs.writeFileSync(empty, '');
-    assert.throws(() => readWavInfo(empty), /not a WAV file/);
-    const headerless = path.join(dir, 'no-data.wav');
-    fs.writeFileSync(headerless, wavHeader(0, 'pcm16').subarray(0, 36));
-    assert.throws(() => readWavInfo(headerless), /no data chunk/);
-    const eightBit = path.join(dir, 'eight-bit.wav');
-    const header = wavHeader(0, 'pcm16');
-    header.writeUInt16LE(8, 34);
-    fs.writeFileSync(eightBit, header);
-    assert.throws(() => readWavInfo(eightBit), /unsupported WAV format \(format tag 1, 8 bits per sample\)/);
-  });
-
-  test('streams in bounded chunks', async () => {
-    const file = path.join(dir, 'chunked.wav');
-    writeRecordingWav(file, { durationSeconds: 20, encoding: 'mulaw', seed: 3 });
-    let largest = 0;
-    let total = 0;
-    for await (const chunk of decodeWavToPcm16(file)) {
-      largest = Math.max(largest, chunk.length);
-      total += chunk.length;
-    }
-    assert.equal(total, 20 * 8000 * 2);
-    assert.ok(largest <= 128 * 1024, `a chunk of ${largest} bytes`);
-  });
-
-  test('mu-law and A-law decode to the G.711 values of their codes', async () => {
-    for (const encoding of ['mulaw', 'alaw'] as const) {
-      const file = path.join(dir, 'decode', `${encoding}.wav`);
-      writeRecordingWav(file, { durationSeconds: 1, encoding, seed: 9 });
-      const codes = fs.readFileSync(file).subarray(58);
-      const decode = encoding === 'mulaw' ? muLawToLinear : aLawToLinear;
-      assert.deepEqual([...(await decodedSamples(file))], [...codes].map(decode));
     }
   });
 });
