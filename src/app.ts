@@ -9,6 +9,9 @@ import type { CorePool } from './core/pool.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin, requestIdHeader } from './http/ops/plugin.js';
 import { webApiPlugin } from './http/webapi/plugin.js';
+import { exportHandler } from './http/media/exports.js';
+import type { RecordingFiles } from './media/recording-files.js';
+import type { TranscodeSlots } from './media/transcode-slots.js';
 
 export interface AppDependencies {
   pool: CorePool;
@@ -19,6 +22,8 @@ export interface AppDependencies {
   logger?: FastifyBaseLogger;
   logLevel?: string;
   https?: { cert: Buffer; key: Buffer };
+  /** Exports need to know where recordings are; without this they answer API_COMMAND_NOT_SUPPORTED. */
+  exports?: { files: RecordingFiles; ffmpeg: () => Promise<string>; slots: TranscodeSlots };
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -78,6 +83,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });
-  app.register(webApiPlugin, { pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs });
+  const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs });
+  app.register(webApiPlugin, { pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
   return app;
 }

@@ -11,6 +11,10 @@ import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { startSimulator, type RunningSimulator } from './sim/simulator.js';
+import { productRecordingRoot } from './sim/product-format.js';
+import { locateFfmpeg } from './media/ffmpeg.js';
+import { RecordingFiles, parsePathMap } from './media/recording-files.js';
+import { TranscodeSlots } from './media/transcode-slots.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
@@ -38,7 +42,17 @@ async function main(): Promise<void> {
   const metrics = new GatewayMetrics(() => pool.stats);
   const destination = new LogOutput(process.stdout);
   const logger = createLogger(config.logLevel, destination);
-  const common = { pool, metrics, coreTimeoutMs: config.core.timeoutMs, logger };
+  const pathMap = config.exports.pathMap
+    ? parsePathMap(config.exports.pathMap)
+    : sim
+      ? [{ productRoot: productRecordingRoot, directory: sim.context.recordingsDir }]
+      : [];
+  const exports = {
+    files: new RecordingFiles(pathMap),
+    ffmpeg: () => locateFfmpeg(config.exports.ffmpegPath),
+    slots: new TranscodeSlots(config.exports.maxTranscodes),
+  };
+  const common = { pool, metrics, coreTimeoutMs: config.core.timeoutMs, logger, exports };
   const apps = [buildApp(common)];
   if (config.tls) {
     apps.push(buildApp({ ...common, https: { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } }));

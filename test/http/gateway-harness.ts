@@ -6,6 +6,16 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { CorePool, type CorePoolOptions } from '../../src/core/pool.js';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '../../src/sim/simulator.js';
+import { productRecordingRoot } from '../../src/sim/product-format.js';
+import { locateFfmpeg } from '../../src/media/ffmpeg.js';
+import { RecordingFiles } from '../../src/media/recording-files.js';
+import { TranscodeSlots } from '../../src/media/transcode-slots.js';
+
+export interface TestGatewayOptions {
+  /** Serve EXPORT, COMBINEDEXPORT and MULTIEXPORT from the simulator's recordings (default true). */
+  exports?: boolean;
+  maxTranscodes?: number;
+}
 
 export interface TestGateway {
   sim: RunningSimulator;
@@ -20,12 +30,21 @@ export interface TestGateway {
 export async function startTestGateway(
   simConfig: SimulatorConfig = {},
   poolOptions: Partial<CorePoolOptions> = {},
+  options: TestGatewayOptions = {},
 ): Promise<TestGateway> {
   const sim = await startSimulator({ port: 0, eventPort: 0, ...simConfig });
   const timeoutMs = poolOptions.requestTimeoutMs ?? 5000;
   const pool = new CorePool({ host: sim.host, port: sim.port, size: 2, queueMax: 100, requestTimeoutMs: timeoutMs, connectTimeoutMs: 2000, ...poolOptions });
   pool.start();
-  const app = buildApp({ pool, coreTimeoutMs: timeoutMs, logLevel: 'silent' });
+  const exports =
+    options.exports === false
+      ? undefined
+      : {
+          files: new RecordingFiles([{ productRoot: productRecordingRoot, directory: sim.context.recordingsDir }]),
+          ffmpeg: () => locateFfmpeg(),
+          slots: new TranscodeSlots(options.maxTranscodes ?? 4),
+        };
+  const app = buildApp({ pool, coreTimeoutMs: timeoutMs, logLevel: 'silent', exports });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');

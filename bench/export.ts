@@ -1,0 +1,145 @@
+/**
+ * `npm run bench:export`: exports through the gateway against the tools one would otherwise use on
+ * the same files, in one run:
+ *   1. MULTIEXPORT of the 200 seeded recordings as wav, versus `zip -0 -q -r -` of the same files;
+ *   2. one 10-minute recording as mp3, versus the ffmpeg CLI on the same file.
+ * Each is downloaded (or piped) to nowhere; times are wall-clock, with the time to first byte, and
+ * the gateway's peak RSS during (1). Machines are shared and noisy: the ratios are what matter.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { locateFfmpeg, mp3Bitrate, mp3MinimumRate } from '../src/media/ffmpeg.js';
+import { childText, parseXml } from '../src/protocol/xml.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+
+interface Timing {
+  seconds: number;
+  firstByteSeconds: number;
+  bytes: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** GET `url` to nowhere. */
+function download(url: string): Promise<Timing> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (response) => {
+        if (response.statusCode !== 200) reject(new Error(`${url}: HTTP ${response.statusCode}`));
+        let firstByte = 0;
+        let bytes = 0;
+        response.on('data', (chunk: Buffer) => {
+          if (bytes === 0) firstByte = performance.now();
+          bytes += chunk.length;
+        });
+        response.on('end', () => resolve({ seconds: (performance.now() - started) / 1000, firstByteSeconds: (firstByte - started) / 1000, bytes }));
+        response.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+/** A command's stdout to nowhere. */
+function command(file: string, args: string[], cwd?: string): Promise<Timing> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd, stdio: ['ignore', 'pipe', 'ignore'] });
+    let firstByte = 0;
+    let bytes = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (bytes === 0) firstByte = performance.now();
+      bytes += chunk.length;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve({ seconds: (performance.now() - started) / 1000, firstByteSeconds: (firstByte - started) / 1000, bytes }) : reject(new Error(`${file} exited ${code}`)),
+    );
+  });
+}
+
+function rssOf(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
+  const [port, corePort, eventPort] = [await freePort(), await freePort(), await freePort()];
+  const gateway = spawn(process.execPath, [path.join(here, '../src/main.js')], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CORE_PORT: String(corePort), CORE_EVENT_PORT: String(eventPort), SIM_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}/webAPI.aspx`;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
+      } catch {
+        // still seeding
+      }
+      if (i > 1200) throw new Error('the gateway did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const idents = Array.from({ length: 200 }, (_, i) => String(10121901 + i));
+    const info = parseXml(await (await fetch(`${base}?type=recordinginfo&requestid=1&ident=${idents.join(',')}`)).text());
+    const recordingsDir = path.join(dataDir, 'recordings');
+    const files = info.children
+      .find((c) => c.name === 'RECORDINGS')!
+      .children.filter((c) => c.name === 'RECORDING')
+      .map((r) => path.join(...childText(r, 'FILENAME')!.replace(/^C:\\Recordings\\/i, '').split('\\')));
+    const sourceBytes = files.reduce((sum, f) => sum + fs.statSync(path.join(recordingsDir, f)).size, 0);
+
+    const multi: Timing[] = [];
+    const zip: Timing[] = [];
+    let peakRss = 0;
+    for (let r = 0; r < rounds; r++) {
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(gateway.pid!))), 25);
+      multi.push(await download(`${base}?type=multiexport&requestid=2&ident=${idents.join(',')}&media_format=wav`));
+      clearInterval(sampler);
+      zip.push(await command('zip', ['-0', '-q', '-r', '-', ...files], recordingsDir));
+    }
+
+    const ffmpeg = await locateFfmpeg(process.env.FFMPEG_PATH);
+    const tenMinutes = path.join(recordingsDir, files[0]!);
+    const mp3: Timing[] = [];
+    const cli: Timing[] = [];
+    for (let r = 0; r < rounds; r++) {
+      mp3.push(await download(`${base}?type=export&requestid=3&uniquefield=ident&uniqueid=${idents[0]}&media_format=mp3`));
+      cli.push(await command(ffmpeg, ['-v', 'error', '-i', tenMinutes, '-ac', '1', '-ar', String(mp3MinimumRate), '-codec:a', 'libmp3lame', '-b:a', mp3Bitrate, '-f', 'mp3', 'pipe:1']));
+    }
+
+    const row = (name: string, t: Timing[]): string =>
+      `${name.padEnd(44)} ${median(t.map((x) => x.seconds)).toFixed(3).padStart(8)} ${median(t.map((x) => x.firstByteSeconds)).toFixed(3).padStart(9)} ${(median(t.map((x) => x.bytes)) / 1e6).toFixed(1).padStart(9)}`;
+    process.stdout.write(`\n200 recordings, ${(sourceBytes / 1e6).toFixed(0)} MB of WAV (PCM, mu-law and A-law); medians of ${rounds} rounds\n\n`);
+    process.stdout.write(`${'run'.padEnd(44)} ${'seconds'.padStart(8)} ${'1st byte'.padStart(9)} ${'MB out'.padStart(9)}\n`);
+    process.stdout.write(`${row('MULTIEXPORT wav through the gateway', multi)}\n${row('zip -0 -q -r - of the same files', zip)}\n`);
+    process.stdout.write(`${row('EXPORT mp3 of a 10-minute recording', mp3)}\n${row(`ffmpeg CLI, same file, libmp3lame ${mp3Bitrate}`, cli)}\n\n`);
+    const ratio = (a: Timing[], b: Timing[]): string => (median(a.map((x) => x.seconds)) / median(b.map((x) => x.seconds))).toFixed(2);
+    process.stdout.write(`MULTIEXPORT / zip:        ${ratio(multi, zip)}  (goal <= 1.25)\n`);
+    process.stdout.write(`gateway peak RSS:         ${(peakRss / 1e6).toFixed(0)} MB  (goal < 150)\n`);
+    process.stdout.write(`EXPORT mp3 / ffmpeg CLI:  ${ratio(mp3, cli)}  (goal <= 1.1)\n`);
+  } finally {
+    gateway.kill('SIGTERM');
+    await once(gateway, 'exit');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,222 @@
+/**
+ * EXPORT, COMBINEDEXPORT and MULTIEXPORT: the WebAPI's own functions, which stream recordings in
+ * MEDIA_FORMAT. Parameters are checked against the catalog and the recordings resolved (core, then
+ * path map) before the first byte; what is missing is an XML RESULT naming it. Then the body
+ * streams with back-pressure; a caller who goes away stops the work (files closed, ffmpeg killed).
+ * Exports that run ffmpeg take a transcode slot; when none is free the caller gets 503 at once.
+ */
+import { Transform, pipeline, type Readable } from 'node:stream';
+import { create as contentDisposition } from 'content-disposition';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import rangeParser from 'range-parser';
+import { checkParams, findParam, type CommandSpec } from '../../protocol/catalog.js';
+import { ResultCode, httpStatusForResultCode } from '../../protocol/result-codes.js';
+import { element, serialize } from '../../protocol/xml.js';
+import type { CorePool } from '../../core/pool.js';
+import { cavStream } from '../../media/cav.js';
+import { concatenatedPcm, encodeExport, exportFormats, nativeRate, pcmSource, type EncodedAudio, type ExportFormat, type MediaTools } from '../../media/export-audio.js';
+import type { RecordingFiles } from '../../media/recording-files.js';
+import { ResolutionError, resolveRecordings, type ExportedRecording, type Selection } from '../../media/resolution.js';
+import type { TranscodeSlots } from '../../media/transcode-slots.js';
+import { multiExportZip } from '../../media/zip-export.js';
+import { describeCoreFailure } from '../core-failures.js';
+import type { GatewayMetrics } from '../ops/metrics.js';
+import { sendResult } from '../webapi/result-reply.js';
+import type { WebApiCall } from '../webapi/parameters.js';
+
+export interface ExportOptions {
+  pool: CorePool;
+  files: RecordingFiles;
+  /** The ffmpeg binary, located on first use. */
+  ffmpeg: () => Promise<string>;
+  slots: TranscodeSlots;
+  metrics: GatewayMetrics;
+  coreTimeoutMs: number;
+}
+
+/** The most recordings one COMBINEDEXPORT or MULTIEXPORT may name. */
+export const maxExportIdents = 1000;
+
+/** A body ready to send: how to open it, and what the response says about it. */
+interface ExportBody {
+  mime: string;
+  fileName: string;
+  size: number | undefined;
+  rangeable: boolean;
+  usesFfmpeg: boolean;
+  open(range?: { start: number; end: number }): Readable;
+}
+
+class BadExport extends Error {}
+
+function canonicalParams(spec: CommandSpec, params: ReadonlyMap<string, string>): Map<string, string> {
+  const canonical = new Map<string, string>();
+  for (const [name, value] of params) canonical.set(findParam(spec, name)?.name ?? name, value.trim());
+  return canonical;
+}
+
+function selectionOf(spec: CommandSpec, params: ReadonlyMap<string, string>): Selection {
+  if (spec.type === 'EXPORT') return { uniqueField: params.get('UNIQUEFIELD')!, uniqueId: params.get('UNIQUEID')! };
+  const idents = params.get('IDENT')!.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (idents.length === 0) throw new BadExport('IDENT names no recording.');
+  if (idents.length > maxExportIdents) throw new BadExport(`IDENT may name at most ${maxExportIdents} recordings.`);
+  const bad = idents.find((s) => !/^[0-9]{1,18}$/.test(s));
+  if (bad !== undefined) throw new BadExport(`IDENT ${JSON.stringify(bad.slice(0, 40))} is not a recording ID.`);
+  return { idents };
+}
+
+/** Recording metadata for a CAV: the core's RECORDING element, as the core gave it. */
+function metadataXml(recordings: readonly ExportedRecording[]): string {
+  return `<?xml version="1.0" encoding="utf-8"?>\r\n${serialize(element('RECORDINGS', recordings.map((r) => r.metadata)))}`;
+}
+
+function cavBody(audio: EncodedAudio, recordings: readonly ExportedRecording[], password: string | undefined, tools: MediaTools): Omit<ExportBody, 'fileName'> {
+  return {
+    mime: 'application/octet-stream',
+    size: undefined,
+    rangeable: false,
+    usesFfmpeg: audio.usesFfmpeg,
+    open: () =>
+      cavStream({
+        audio: { name: `audio.${audio.extension}`, open: () => audio.open() },
+        metadataXml: metadataXml(recordings),
+        password,
+        signal: tools.signal,
+      }),
+  };
+}
+
+function singleBody(spec: CommandSpec, recordings: ExportedRecording[], format: ExportFormat, password: string | undefined, tools: MediaTools): ExportBody {
+  const source =
+    spec.type === 'EXPORT'
+      ? pcmSource(recordings[0]!.file, tools)
+      : (() => {
+          // Parts join at the highest rate among them; the others are resampled by ffmpeg.
+          const rate = Math.max(...recordings.map((r) => nativeRate(r.file)));
+          return concatenatedPcm(recordings.map((r) => pcmSource(r.file, tools, rate)));
+        })();
+  const stem = spec.type === 'EXPORT' ? recordings[0]!.recordId : `${recordings[0]!.recordId}-${recordings.at(-1)!.recordId}-combined`;
+  if (format === 'cav') return { ...cavBody(encodeExport(source, 'wav', tools), recordings, password, tools), fileName: `${stem}.cav` };
+  const audio = encodeExport(source, format, tools);
+  return { ...audio, fileName: `${stem}.${audio.extension}` };
+}
+
+function zipBody(recordings: ExportedRecording[], format: ExportFormat, password: string | undefined, requestId: string, tools: MediaTools): ExportBody {
+  const width = String(recordings.length).length;
+  const entries = recordings.map((recording, i) => {
+    const source = pcmSource(recording.file, tools);
+    const audio = encodeExport(source, format === 'cav' ? 'wav' : format, tools);
+    const body = format === 'cav' ? cavBody(audio, [recording], password, tools) : audio;
+    // Numbered in the order asked, then the recording's ID: entries sort and say what they hold.
+    const name = `${String(i + 1).padStart(width, '0')}-${recording.recordId}.${format === 'cav' ? 'cav' : audio.extension}`;
+    return { name, usesFfmpeg: body.usesFfmpeg, open: () => body.open() };
+  });
+  return {
+    mime: 'application/zip',
+    fileName: `recordings-${requestId}.zip`,
+    size: undefined,
+    rangeable: false,
+    usesFfmpeg: entries.some((e) => e.usesFfmpeg),
+    open: () => multiExportZip(entries, { signal: tools.signal }),
+  };
+}
+
+export function exportHandler(options: ExportOptions) {
+  const { pool, files, slots, metrics } = options;
+  metrics.activeTranscodes = () => slots.active;
+
+  return async (spec: CommandSpec, call: WebApiCall, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const requestId = call.requestId!.trim();
+    const params = canonicalParams(spec, call.params);
+    const problems = checkParams(spec, params);
+    if (problems.length > 0) {
+      return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, problems.map((p) => p.problem).join('; ') + '.');
+    }
+    const format = params.get('MEDIA_FORMAT')!.toLowerCase() as ExportFormat;
+    if (!exportFormats.includes(format)) {
+      return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, `MEDIA_FORMAT ${format} is not supported.`);
+    }
+    // ENCRYPT applies to CAV files only (the manual's EXPORT example sends it with mp3, to no effect).
+    const encrypt = format === 'cav' && params.get('ENCRYPT')?.toUpperCase() === 'Y';
+    const password = params.get('PASSWORD');
+    if (encrypt && !password) {
+      return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, 'ENCRYPT=Y needs a PASSWORD.');
+    }
+
+    let recordings: ExportedRecording[];
+    try {
+      recordings = await resolveRecordings((r) => pool.request(r), requestId, selectionOf(spec, params), files);
+    } catch (error) {
+      if (error instanceof BadExport) return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, error.message);
+      if (error instanceof ResolutionError) {
+        return sendResult(reply, httpStatusForResultCode(error.resultCode), call, error.resultCode, error.message);
+      }
+      const failure = describeCoreFailure(error, options.coreTimeoutMs);
+      request.log.warn({ err: error, type: spec.type }, 'export resolution failed');
+      if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
+      return sendResult(reply, failure.httpStatus, call, failure.resultCode, failure.message);
+    }
+
+    const abort = new AbortController();
+    let ffmpeg = '';
+    try {
+      ffmpeg = await options.ffmpeg();
+    } catch (error) {
+      request.log.warn({ err: error }, 'no ffmpeg: only wav, pcm and vox of WAV sources can be exported');
+    }
+    const tools: MediaTools = { ffmpeg, signal: abort.signal };
+    const body =
+      spec.type === 'MULTIEXPORT'
+        ? zipBody(recordings, format, encrypt ? password : undefined, requestId, tools)
+        : singleBody(spec, recordings, format, encrypt ? password : undefined, tools);
+    let release: (() => void) | undefined;
+    if (body.usesFfmpeg) {
+      if (!ffmpeg) return sendResult(reply, 501, call, ResultCode.API_COMMAND_NOT_SUPPORTED, `No ffmpeg is available to export ${format}.`);
+      release = slots.tryAcquire();
+      if (!release) {
+        reply.header('retry-after', '5');
+        return sendResult(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot is busy; try again shortly.');
+      }
+    }
+
+    metrics.exportRequests.inc({ function: spec.type, format });
+    let bytes = 0;
+    reply.raw.once('close', () => {
+      // A caller gone before the end: stop everything still working for it.
+      if (!reply.raw.writableFinished) abort.abort(new Error('the caller went away'));
+      release?.();
+      metrics.exportBytes.inc({ function: spec.type }, bytes);
+    });
+    reply.header('content-type', body.mime).header('content-disposition', contentDisposition(body.fileName));
+
+    let range: { start: number; end: number } | undefined;
+    if (body.rangeable && body.size !== undefined) {
+      reply.header('accept-ranges', 'bytes');
+      const asked = request.headers.range;
+      const ranges = asked ? rangeParser(body.size, asked, { combine: true }) : undefined;
+      if (ranges === -1) {
+        release?.();
+        return reply.code(416).header('content-range', `bytes */${body.size}`).send();
+      }
+      // A malformed header, or several ranges, is answered with the whole file (RFC 9110 allows it).
+      if (Array.isArray(ranges) && ranges.length === 1 && ranges.type === 'bytes') {
+        range = { start: ranges[0]!.start, end: ranges[0]!.end };
+        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${body.size}`);
+      }
+    }
+    const length = range ? range.end - range.start + 1 : body.size;
+    if (length !== undefined) reply.header('content-length', String(length));
+
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const source = body.open(range);
+    pipeline(source, counted, (error) => {
+      if (error && !abort.signal.aborted) request.log.error({ err: error, type: spec.type }, 'export failed while streaming');
+    });
+    return reply.send(counted);
+  };
+}

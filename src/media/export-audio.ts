@@ -1,0 +1,181 @@
+/**
+ * From recordings on disk to the bytes of an export, as streams. Every recording is first 16-bit
+ * PCM: WAV sources (PCM, mu-law, A-law) are decoded here, anything else, and any part that must be
+ * resampled to join others, by ffmpeg. The PCM is then written as the format asked: WAV, raw PCM
+ * and VOX in TypeScript, the compressed codecs by ffmpeg. Sizes are known up front where the
+ * format allows, so the HTTP layer can send Content-Length and serve ranges.
+ */
+import { PassThrough, Readable, pipeline } from 'node:stream';
+import { decodeToPcm, encodeAudio, audioFormats } from './ffmpeg.js';
+import { pcm16Stream, readWavInfo, wavHeader, type WavInfo } from './wav.js';
+import { voxEncoder } from './vox.js';
+
+export const exportFormats = ['wav', 'mp3', 'vox', 'm4a', 'webm', 'opus', 'pcm', 'cav'] as const;
+export type ExportFormat = (typeof exportFormats)[number];
+/** The formats of one audio stream (CAV wraps one of them). */
+export type AudioFormat = Exclude<ExportFormat, 'cav'>;
+
+/** Non-WAV sources are decoded at this rate: wideband voice, above any telephony recording. */
+const decodedSourceRate = 16_000;
+
+export const audioFormatInfo: Record<AudioFormat, { mime: string; extension: string; needsFfmpeg: boolean }> = {
+  wav: { mime: 'audio/wav', extension: 'wav', needsFfmpeg: false },
+  // Raw samples: nothing in the bytes says their layout, so no audio type claims to.
+  pcm: { mime: 'application/octet-stream', extension: 'pcm', needsFfmpeg: false },
+  vox: { mime: 'audio/x-vox', extension: 'vox', needsFfmpeg: false },
+  mp3: compressed('mp3'),
+  m4a: compressed('m4a'),
+  webm: compressed('webm'),
+  opus: compressed('opus'),
+};
+
+function compressed(format: keyof typeof audioFormats): { mime: string; extension: string; needsFfmpeg: boolean } {
+  return { mime: audioFormats[format].mime, extension: audioFormats[format].extension.replace(/^\./, ''), needsFfmpeg: true };
+}
+
+/** A recording's audio as 16-bit PCM, not yet opened. */
+export interface PcmSource {
+  sampleRate: number;
+  channels: number;
+  /** Bytes of PCM, when known before decoding (WAV sources read here). */
+  bytes: number | undefined;
+  /** Whether opening it starts ffmpeg. */
+  usesFfmpeg: boolean;
+  /** `range`: bytes of the PCM, inclusive, when `bytes` is known. */
+  open(range?: { start: number; end: number }): Readable;
+}
+
+export interface MediaTools {
+  ffmpeg: string;
+  signal?: AbortSignal;
+}
+
+function wavInfoOrUndefined(file: string): WavInfo | undefined {
+  try {
+    return readWavInfo(file);
+  } catch {
+    return undefined; // not a WAV we decode: ffmpeg's business
+  }
+}
+
+/**
+ * The PCM of one file, at its own rate, or at `sampleRate` mono when given (to join others).
+ * Throws only when ffmpeg would be needed and is not configured (never: it always is).
+ */
+export function pcmSource(file: string, tools: MediaTools, sampleRate?: number): PcmSource {
+  const info = wavInfoOrUndefined(file);
+  if (info && (sampleRate === undefined || (info.sampleRate === sampleRate && info.channels === 1))) {
+    return {
+      sampleRate: info.sampleRate,
+      channels: info.channels,
+      bytes: Math.floor(info.dataBytes / (info.encoding === 'pcm16' ? 2 : 1)) * 2,
+      usesFfmpeg: false,
+      open: (range) => pcm16Stream(file, info, range),
+    };
+  }
+  const rate = sampleRate ?? decodedSourceRate;
+  return {
+    sampleRate: rate,
+    channels: 1,
+    bytes: undefined,
+    usesFfmpeg: true,
+    open: () => decodeToPcm(file, { ffmpeg: tools.ffmpeg, sampleRate: rate, channels: 1, signal: tools.signal }),
+  };
+}
+
+/** The native rate of a file when it is a WAV read here (to pick the rate several parts join at). */
+export function nativeRate(file: string): number {
+  return wavInfoOrUndefined(file)?.sampleRate ?? decodedSourceRate;
+}
+
+/** Several sources one after another, each opened when the previous has ended. */
+export function concatenatedPcm(parts: readonly PcmSource[]): PcmSource {
+  const first = parts[0];
+  if (!first) throw new RangeError('nothing to concatenate');
+  const known = parts.every((p) => p.bytes !== undefined);
+  return {
+    sampleRate: first.sampleRate,
+    channels: first.channels,
+    bytes: known ? parts.reduce((sum, p) => sum + p.bytes!, 0) : undefined,
+    usesFfmpeg: parts.some((p) => p.usesFfmpeg),
+    open: () => Readable.from(sequence(parts), { objectMode: false }),
+  };
+}
+
+async function* sequence(parts: readonly PcmSource[]): AsyncGenerator<Buffer> {
+  for (const part of parts) {
+    const stream = part.open();
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    } finally {
+      stream.destroy();
+    }
+  }
+}
+
+/** An export body: its stream is created by `open`, so a caller can check sizes and ranges first. */
+export interface EncodedAudio {
+  mime: string;
+  extension: string;
+  /** Total bytes, when known before encoding. */
+  size: number | undefined;
+  /** Whether `open(range)` serves byte ranges (the size is known and the bytes are a plain mapping of the PCM). */
+  rangeable: boolean;
+  usesFfmpeg: boolean;
+  open(range?: { start: number; end: number }): Readable;
+}
+
+const WAV_HEADER_BYTES = 44;
+
+export function encodeExport(source: PcmSource, format: AudioFormat, tools: MediaTools): EncodedAudio {
+  const { mime, extension } = audioFormatInfo[format];
+  const base = { mime, extension, usesFfmpeg: source.usesFfmpeg || audioFormatInfo[format].needsFfmpeg };
+  switch (format) {
+    case 'pcm':
+      return { ...base, size: source.bytes, rangeable: source.bytes !== undefined, open: (range) => source.open(range) };
+    case 'wav': {
+      // A WAV whose size is not known up front says so with the largest sizes: players and ffmpeg
+      // read such streamed WAVs to their end.
+      const header = wavHeader(source.bytes ?? 0xffffffff - WAV_HEADER_BYTES, 'pcm16', source.sampleRate, source.channels);
+      const size = source.bytes === undefined ? undefined : WAV_HEADER_BYTES + source.bytes;
+      return { ...base, size, rangeable: size !== undefined, open: (range) => wavBytes(header, source, range) };
+    }
+    case 'vox':
+      return { ...base, size: undefined, rangeable: false, open: () => piped(source.open(), voxEncoder()) };
+    default:
+      return {
+        ...base,
+        size: undefined,
+        rangeable: false,
+        open: () =>
+          encodeAudio(source.open(), { ffmpeg: tools.ffmpeg, sampleRate: source.sampleRate, channels: source.channels, format, signal: tools.signal }),
+      };
+  }
+}
+
+/** The bytes `range` of header + PCM: the header's part, then the PCM's. */
+function wavBytes(header: Buffer, source: PcmSource, range?: { start: number; end: number }): Readable {
+  if (!range) return Readable.from(sequenceOf(header, () => source.open()));
+  const headerPart = range.start < header.length ? header.subarray(range.start, Math.min(header.length, range.end + 1)) : undefined;
+  const pcmStart = Math.max(0, range.start - header.length);
+  const pcmEnd = range.end - header.length;
+  return Readable.from(sequenceOf(headerPart, pcmEnd >= pcmStart ? () => source.open({ start: pcmStart, end: pcmEnd }) : undefined));
+}
+
+async function* sequenceOf(head: Buffer | undefined, tail: (() => Readable) | undefined): AsyncGenerator<Buffer> {
+  if (head && head.length > 0) yield head;
+  if (!tail) return;
+  const stream = tail();
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** `source` through `transform`; destroying the result destroys both. */
+function piped(source: Readable, transform: NodeJS.ReadWriteStream): Readable {
+  const out = new PassThrough();
+  pipeline(source, transform, out, () => {});
+  return out;
+}

@@ -1,0 +1,302 @@
+/**
+ * EXPORT, COMBINEDEXPORT and MULTIEXPORT over real HTTP, against the seeded simulator's real WAV
+ * files. What comes out is checked with tools independent of our code: ffprobe for audio, unzip
+ * and 7z for archives.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { childText, parseXml } from '../../src/protocol/xml.js';
+import { startTestGateway, type TestGateway } from './gateway-harness.js';
+
+const run = promisify(execFile);
+let gw: TestGateway;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exports-'));
+
+before(async () => {
+  gw = await startTestGateway({ seed: true }, {}, { maxTranscodes: 2 });
+});
+after(async () => {
+  await gw.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Download to a file; the response's status and headers. */
+async function download(query: string, name: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; file: string }> {
+  const response = await fetch(`${gw.url}/webAPI.aspx?${query}`, init);
+  const file = path.join(dir, name);
+  await pipeline(Readable.fromWeb(response.body! as never), fs.createWriteStream(file));
+  return { status: response.status, headers: response.headers, file };
+}
+
+/** The end of the last packet: the duration of a stream whose container does not state one. */
+async function packetsDuration(file: string): Promise<number> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file]);
+  const last = stdout.trim().split('\n').at(-1)!.split(',').map(Number);
+  return last[0]! + (last[1] ?? 0);
+}
+
+async function probe(file: string): Promise<{ codec: string; sampleRate: number; channels: number; duration: number; format: string }> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file]);
+  const info = JSON.parse(stdout) as {
+    streams: { codec_name: string; sample_rate: string; channels: number; duration?: string; start_time?: string }[];
+    format: { duration: string; format_name: string };
+  };
+  const stream = info.streams[0]!;
+  // A negative start is priming the player skips (AAC's edit list): it does not play.
+  const skipped = Math.min(0, Number(stream.start_time ?? 0) || 0);
+  return {
+    codec: stream.codec_name,
+    sampleRate: Number(stream.sample_rate),
+    channels: stream.channels,
+    duration: (Number(stream.duration ?? info.format.duration ?? NaN) || (await packetsDuration(file))) + skipped,
+    format: info.format.format_name,
+  };
+}
+
+async function durationOf(ident: string): Promise<number> {
+  const body = await (await fetch(`${gw.url}/webAPI.aspx?type=recordinginfo&requestid=1&ident=${ident}`)).text();
+  return Number(childText(parseXml(body).children.find((c) => c.name === 'RECORDINGS')!.children.find((c) => c.name === 'RECORDING')!, 'DURATION'));
+}
+
+async function xmlAnswer(query: string): Promise<{ status: number; code: number; message: string; requestId: string }> {
+  const response = await fetch(`${gw.url}/webAPI.aspx?${query}`);
+  const root = parseXml(await response.text());
+  return { status: response.status, code: Number(childText(root, 'RESULTCODE')), message: childText(root, 'RESULTMSG') ?? '', requestId: childText(root, 'REQUESTID') ?? '' };
+}
+
+function ffmpegChildren(): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /ffmpeg/.test(l))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
+  } catch {
+    return []; // ps exits 1 when there is no child at all
+  }
+}
+
+async function noFfmpegLeft(): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (ffmpegChildren().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(ffmpegChildren(), [], 'no ffmpeg process is left');
+}
+
+describe("the manual's example URLs", () => {
+  test('EXPORT by USER2 as mp3 (ENCRYPT applies to CAV only)', async () => {
+    const { status, headers, file } = await download(
+      'type=export&requestid=10482345&uniquefield=user2&uniqueid=10121968&media_format=mp3&encrypt=Y&password=test',
+      'export.mp3',
+    );
+    assert.equal(status, 200);
+    assert.equal(headers.get('content-type'), 'audio/mpeg');
+    assert.match(headers.get('content-disposition') ?? '', /^attachment; filename="?10121968\.mp3"?$/);
+    const info = await probe(file);
+    assert.equal(info.codec, 'mp3');
+    assert.ok(Math.abs(info.duration - (await durationOf('10121968'))) <= 0.1, `${info.duration}`);
+  });
+
+  test('COMBINEDEXPORT (and COMBINEEXPORT) lasts the sum of its parts', async () => {
+    const parts = await Promise.all(['10121967', '10121968', '10121969'].map(durationOf));
+    for (const type of ['combinedexport', 'combineexport']) {
+      const { status, headers, file } = await download(`type=${type}&requestid=10482345&ident=10121967,10121968,10121969&media_format=mp3`, `${type}.mp3`);
+      assert.equal(status, 200);
+      assert.match(headers.get('content-disposition') ?? '', /filename="?10121967-10121969-combined\.mp3"?$/);
+      const info = await probe(file);
+      assert.equal(info.codec, 'mp3');
+      assert.ok(Math.abs(info.duration - parts.reduce((a, b) => a + b, 0)) <= 0.1, `${info.duration} vs ${parts.join('+')}`);
+    }
+  });
+
+  test('MULTIEXPORT is a ZIP with one entry per IDENT, in order', async () => {
+    const { status, headers, file } = await download('type=multiexport&requestid=10482345&ident=10121967,10121968,10121969&media_format=mp3', 'multi.zip');
+    assert.equal(status, 200);
+    assert.equal(headers.get('content-type'), 'application/zip');
+    await run('unzip', ['-tq', file]);
+    const { stdout } = await run('unzip', ['-Z1', file]);
+    assert.deepEqual(stdout.trim().split('\n'), ['1-10121967.mp3', '2-10121968.mp3', '3-10121969.mp3']);
+    execFileSync('unzip', ['-o', '-q', file, '2-10121968.mp3', '-d', dir]);
+    const info = await probe(path.join(dir, '2-10121968.mp3'));
+    assert.equal(info.codec, 'mp3');
+    assert.ok(Math.abs(info.duration - (await durationOf('10121968'))) <= 0.1);
+  });
+});
+
+describe('every format', () => {
+  const expected: Record<string, { codec?: string; mime: string }> = {
+    wav: { codec: 'pcm_s16le', mime: 'audio/wav' },
+    mp3: { codec: 'mp3', mime: 'audio/mpeg' },
+    m4a: { codec: 'aac', mime: 'audio/mp4' },
+    webm: { codec: 'opus', mime: 'audio/webm' },
+    opus: { codec: 'opus', mime: 'audio/ogg' },
+  };
+  for (const [format, want] of Object.entries(expected)) {
+    test(`${format}: ${want.codec}, the recording's duration`, async () => {
+      const { status, headers, file } = await download(`type=export&requestid=2&uniquefield=ident&uniqueid=10121970&media_format=${format}`, `f.${format}`);
+      assert.equal(status, 200);
+      assert.equal(headers.get('content-type'), want.mime);
+      const info = await probe(file);
+      assert.equal(info.codec, want.codec);
+      assert.ok(Math.abs(info.duration - (await durationOf('10121970'))) <= 0.1, `${format}: ${info.duration}`);
+    });
+  }
+
+  test('pcm: raw 16-bit samples, as many as the recording holds', async () => {
+    const { status, headers, file } = await download('type=export&requestid=2&uniquefield=ident&uniqueid=10121970&media_format=pcm', 'f.pcm');
+    assert.equal(status, 200);
+    const bytes = fs.statSync(file).size;
+    assert.equal(Number(headers.get('content-length')), bytes);
+    assert.ok(Math.abs(bytes / 2 / 8000 - (await durationOf('10121970'))) <= 0.01);
+    // ffprobe reads it back as what it is.
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-f', 's16le', '-ar', '8000', '-ac', '1', '-show_format', '-of', 'json', file]);
+    assert.ok(Math.abs(Number((JSON.parse(stdout) as { format: { duration: string } }).format.duration) - bytes / 16000) < 0.01);
+  });
+
+  test('vox: 4-bit ADPCM, half a byte per sample', async () => {
+    const { status, file } = await download('type=export&requestid=2&uniquefield=ident&uniqueid=10121970&media_format=vox', 'f.vox');
+    assert.equal(status, 200);
+    const samples = (await durationOf('10121970')) * 8000;
+    assert.ok(Math.abs(fs.statSync(file).size - Math.ceil(samples / 2)) <= 1);
+  });
+
+  test('cav: a ZIP of the audio and the recording metadata; encrypted with AES when asked', async () => {
+    const plain = await download('type=export&requestid=3&uniquefield=ident&uniqueid=10121971&media_format=cav', 'plain.cav');
+    assert.equal(plain.status, 200);
+    assert.match(plain.headers.get('content-disposition') ?? '', /filename="?10121971\.cav"?$/);
+    const { stdout } = await run('unzip', ['-Z1', plain.file]);
+    assert.deepEqual(stdout.trim().split('\n').sort(), ['audio.wav', 'recording.xml']);
+    const xml = execFileSync('unzip', ['-p', plain.file, 'recording.xml'], { encoding: 'utf8' });
+    assert.match(xml, /<RECORDID>10121971<\/RECORDID>/);
+
+    const sealed = await download('type=export&requestid=3&uniquefield=ident&uniqueid=10121971&media_format=cav&encrypt=Y&password=s3cret', 'sealed.cav');
+    assert.equal(sealed.status, 200);
+    await assert.rejects(run('7z', ['t', '-pwrong', sealed.file]));
+    await run('7z', ['t', '-ps3cret', sealed.file]);
+    const opened = execFileSync('7z', ['x', '-ps3cret', '-so', sealed.file, 'recording.xml'], { encoding: 'utf8' });
+    assert.match(opened, /<RECORDID>10121971<\/RECORDID>/);
+  });
+});
+
+test('a gateway that does not know where recordings are answers API_COMMAND_NOT_SUPPORTED', async () => {
+  const bare = await startTestGateway({}, {}, { exports: false });
+  try {
+    const response = await fetch(`${bare.url}/webAPI.aspx?type=multiexport&requestid=10482345&ident=10121967&media_format=mp3`);
+    assert.equal(response.status, 501);
+    const root = parseXml(await response.text());
+    assert.equal(childText(root, 'RESULTCODE'), '49');
+    assert.equal(childText(root, 'REQUESTID'), '10482345');
+    assert.deepEqual(bare.received().filter((r) => !r.includes('<TYPE>TEST</TYPE>')), [], 'only the pool\'s probes reached the core');
+  } finally {
+    await bare.close();
+  }
+});
+
+describe('ranges, errors and limits', () => {
+  test('a WAV export has a Content-Length and serves exact byte ranges', async () => {
+    const full = await download('type=export&requestid=4&uniquefield=ident&uniqueid=10121972&media_format=wav', 'full.wav');
+    const bytes = fs.readFileSync(full.file);
+    assert.equal(full.headers.get('accept-ranges'), 'bytes');
+    assert.equal(Number(full.headers.get('content-length')), bytes.length);
+    for (const [header, start, end] of [['bytes=0-99', 0, 99], ['bytes=40-50', 40, 50], ['bytes=1000-', 1000, bytes.length - 1], ['bytes=-10', bytes.length - 10, bytes.length - 1]] as const) {
+      const part = await download('type=export&requestid=4&uniquefield=ident&uniqueid=10121972&media_format=wav', 'part.wav', { headers: { range: header } });
+      assert.equal(part.status, 206, header);
+      assert.equal(part.headers.get('content-range'), `bytes ${start}-${end}/${bytes.length}`);
+      assert.deepEqual(fs.readFileSync(part.file), bytes.subarray(start, end + 1), header);
+    }
+    const beyond = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=4&uniquefield=ident&uniqueid=10121972&media_format=wav`, { headers: { range: `bytes=${bytes.length + 10}-` } });
+    assert.equal(beyond.status, 416);
+    assert.equal(beyond.headers.get('content-range'), `bytes */${bytes.length}`);
+  });
+
+  test('what is missing is named in an XML RESULT, before any byte of media', async () => {
+    const unknown = await xmlAnswer('type=export&requestid=5&uniquefield=ident&uniqueid=99999999&media_format=wav');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.code, 41);
+    assert.match(unknown.message, /99999999/);
+    const oneOfThree = await xmlAnswer('type=multiexport&requestid=6&ident=10121967,99999998,10121969&media_format=wav');
+    assert.equal(oneOfThree.status, 404);
+    assert.match(oneOfThree.message, /99999998/);
+    const noFormat = await xmlAnswer('type=export&requestid=7&uniquefield=ident&uniqueid=10121967');
+    assert.equal(noFormat.status, 400);
+    assert.equal(noFormat.code, 16);
+    assert.match(noFormat.message, /MEDIA_FORMAT/);
+    const badFormat = await xmlAnswer('type=export&requestid=8&uniquefield=ident&uniqueid=10121967&media_format=flac');
+    assert.equal(badFormat.status, 400);
+    const badIdent = await xmlAnswer('type=multiexport&requestid=9&ident=10121967,../../etc&media_format=wav');
+    assert.equal(badIdent.status, 400);
+    assert.equal(badIdent.requestId, '9');
+    const noPassword = await xmlAnswer('type=export&requestid=10&uniquefield=ident&uniqueid=10121967&media_format=cav&encrypt=Y');
+    assert.equal(noPassword.status, 400);
+  });
+
+  test('a recording whose file is gone is a 404 naming it', async () => {
+    const info = await (await fetch(`${gw.url}/webAPI.aspx?type=recordinginfo&requestid=1&ident=10121973`)).text();
+    const productFile = childText(parseXml(info).children.find((c) => c.name === 'RECORDINGS')!.children.find((c) => c.name === 'RECORDING')!, 'FILENAME')!;
+    const local = path.join(gw.sim.context.recordingsDir, ...productFile.replace(/^C:\\Recordings\\/i, '').split('\\'));
+    fs.renameSync(local, `${local}.away`);
+    try {
+      const answer = await xmlAnswer('type=export&requestid=11&uniquefield=ident&uniqueid=10121973&media_format=wav');
+      assert.equal(answer.status, 404);
+      assert.equal(answer.code, 41);
+      assert.match(answer.message, /10121973/);
+    } finally {
+      fs.renameSync(`${local}.away`, local);
+    }
+  });
+
+  test('a caller who disconnects mid-stream leaves no ffmpeg behind', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${gw.url}/webAPI.aspx?type=combinedexport&requestid=12&ident=10121901,10121901,10121901&media_format=mp3`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    assert.ok(ffmpegChildren().length > 0, 'ffmpeg runs while the export streams');
+    controller.abort();
+    await noFfmpegLeft();
+  });
+
+  test('past the transcode bound, callers get 503 at once', async () => {
+    const held = await Promise.all(
+      [1, 2].map(async () => {
+        const controller = new AbortController();
+        const response = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=13&uniquefield=ident&uniqueid=10121901&media_format=mp3`, { signal: controller.signal });
+        return { controller, response };
+      }),
+    );
+    const refused = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=14&uniquefield=ident&uniqueid=10121901&media_format=mp3`);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '5');
+    await refused.text();
+    // WAV needs no ffmpeg: it is served meanwhile.
+    const wav = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=15&uniquefield=ident&uniqueid=10121902&media_format=wav`);
+    assert.equal(wav.status, 200);
+    await wav.arrayBuffer();
+    for (const h of held) h.controller.abort();
+    await noFfmpegLeft();
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /uptivity_export_requests_total\{function="EXPORT",format="mp3"\} [1-9]/);
+    assert.match(metrics, /uptivity_export_bytes_total\{function="EXPORT"\} [1-9]/);
+  });
+
+  test("MULTIEXPORT of the 200 seeded recordings streams in bounded memory", async () => {
+    const idents = Array.from({ length: 200 }, (_, i) => String(10121901 + i)).join(',');
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const response = await fetch(`${gw.url}/webAPI.aspx?type=multiexport&requestid=16&ident=${idents}&media_format=wav`);
+    assert.equal(response.status, 200);
+    const file = path.join(dir, 'all.zip');
+    await pipeline(Readable.fromWeb(response.body! as never), fs.createWriteStream(file));
+    clearInterval(sampler);
+    const size = fs.statSync(file).size;
+    assert.ok(size > 100 * 1024 * 1024, `${size} bytes of audio`);
+    assert.ok(peak - before < 100 * 1024 * 1024, `RSS grew by ${Math.round((peak - before) / 1e6)} MB while ${Math.round(size / 1e6)} MB streamed`);
+    await run('unzip', ['-tq', file]);
+    fs.rmSync(file);
+  });
+});
