@@ -6,7 +6,7 @@
  * format allows, so the HTTP layer can send Content-Length and serve ranges.
  */
 import { PassThrough, Readable, pipeline } from 'node:stream';
-import { decodeToPcm, encodeAudio, audioFormats } from './ffmpeg.js';
+import { audioFormats, decodeToPcm, encodeAudio, encodeAudioFile } from './ffmpeg.js';
 import { pcm16Stream, readWavInfo, wavHeader, type WavInfo } from './wav.js';
 import { voxEncoder } from './vox.js';
 
@@ -41,6 +41,8 @@ export interface PcmSource {
   bytes: number | undefined;
   /** Whether opening it starts ffmpeg. */
   usesFfmpeg: boolean;
+  /** The one file it is read from as it is, when it is one (encoders may read it directly). */
+  file?: string;
   /** `range`: bytes of the PCM, inclusive, when `bytes` is known. */
   open(range?: { start: number; end: number }): Readable;
 }
@@ -70,6 +72,7 @@ export function pcmSource(file: string, tools: MediaTools, sampleRate?: number):
       channels: info.channels,
       bytes: Math.floor(info.dataBytes / (info.encoding === 'pcm16' ? 2 : 1)) * 2,
       usesFfmpeg: false,
+      file,
       open: (range) => pcm16Stream(file, info, range),
     };
   }
@@ -145,10 +148,14 @@ export function encodeExport(source: PcmSource, format: AudioFormat, tools: Medi
     default:
       return {
         ...base,
+        usesFfmpeg: true,
         size: undefined,
         rangeable: false,
         open: () =>
-          encodeAudio(source.open(), { ffmpeg: tools.ffmpeg, sampleRate: source.sampleRate, channels: source.channels, format, signal: tools.signal }),
+          source.file !== undefined
+            ? // One file: ffmpeg reads it itself rather than through a pipe of PCM from here.
+              encodeAudioFile(source.file, { ffmpeg: tools.ffmpeg, sampleRate: source.sampleRate, format, signal: tools.signal })
+            : encodeAudio(source.open(), { ffmpeg: tools.ffmpeg, sampleRate: source.sampleRate, channels: source.channels, format, signal: tools.signal }),
       };
   }
 }

@@ -236,6 +236,29 @@ export function decodeToPcm(file: string, options: DecodeToPcmOptions): Transcod
   return runFfmpeg(options.ffmpeg, args, undefined, options.signal);
 }
 
+/**
+ * Encodes the first audio stream of a file to `format`, ffmpeg reading the file itself: for one
+ * recording this spares piping its PCM through the gateway. `sampleRate` is the file's own rate,
+ * which the format rules (MP3's minimum, Opus's rates) start from.
+ */
+export function encodeAudioFile(file: string, options: Omit<EncodeAudioOptions, 'channels'> & { channels?: number }): TranscodeOutput {
+  const { format, sampleRate } = options;
+  assertPositiveInteger('sampleRate', sampleRate);
+  const bitrate = options.bitrate ?? defaultBitrates[format];
+  if (!/^\d+(\.\d+)?[kM]?$/.test(bitrate)) throw new RangeError(`Not a bitrate ffmpeg understands: ${bitrate}`);
+  const args = [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-protocol_whitelist', 'file',
+    '-i', `file:${file}`,
+    '-map', '0:a:0',
+    ...(options.channels ? ['-ac', String(options.channels)] : []),
+    ...encoderArguments(format, sampleRate),
+    '-b:a', bitrate,
+    'pipe:1',
+  ];
+  return runFfmpeg(options.ffmpeg, args, undefined, options.signal);
+}
+
 function assertPositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive whole number, got ${value}`);
 }

@@ -24,7 +24,7 @@ before(async () => {
 });
 after(async () => {
   await gw.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 /** Download to a file; the response's status and headers. */

@@ -18,7 +18,11 @@ import type { ZipEntrySource } from '../../src/media/zip-export.js';
 
 const run = promisify(execFile);
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cav-'));
-after(() => fs.rmSync(base, { recursive: true, force: true }));
+// A stream a test cut short may still be closing its file: let it, then retry rather than fail on ENOTEMPTY.
+after(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await fs.promises.rm(base, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+});
 
 const audioFile = path.join(base, '7005-13-35-07.wav');
 const audioBytes = crypto.randomBytes(700_000);

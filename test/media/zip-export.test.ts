@@ -18,7 +18,11 @@ import { multiExportZip, type ZipEntrySource } from '../../src/media/zip-export.
 
 const run = promisify(execFile);
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'zip-export-'));
-after(() => fs.rmSync(base, { recursive: true, force: true }));
+// A stream a test cut short may still be closing its file: let it, then retry rather than fail on ENOTEMPTY.
+after(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await fs.promises.rm(base, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+});
 
 const recordingCount = 30;
 const recordings: string[] = [];
