@@ -39,13 +39,14 @@ function sha256(bytes: Buffer): string {
 
 /** Entries whose sources are file streams, counting how many are opened and open at once. */
 function watchedEntries(files: string[]) {
-  const watch = { opened: 0, open: 0, maxOpen: 0, sources: [] as fs.ReadStream[] };
+  const watch = { opened: 0, open: 0, maxOpen: 0, openedBytes: 0, sources: [] as fs.ReadStream[] };
   const entries: ZipEntrySource[] = files.map((file) => ({
     name: path.basename(file),
     date: new Date('2026-10-14T13:35:07Z'),
     size: fs.statSync(file).size,
     open: () => {
       watch.opened++;
+      watch.openedBytes += fs.statSync(file).size;
       watch.open++;
       watch.maxOpen = Math.max(watch.maxOpen, watch.open);
       const source = fs.createReadStream(file);
@@ -135,19 +136,23 @@ test('only one source is open at a time', async () => {
 });
 
 test('a reader that does not read holds the sources back', async () => {
-  const { watch, entries } = watchedEntries(recordings);
+  // Ninety entries, about 27 MB: far more than the stream buffers hold.
+  const many = [...recordings, ...recordings, ...recordings];
+  const { watch, entries } = watchedEntries(many);
   const zip = multiExportZip(entries);
   await readAtLeast(zip, 100_000);
   await sleep(300);
   const openedWhilePaused = watch.opened;
   await sleep(300);
   assert.equal(watch.opened, openedWhilePaused, 'nothing more is opened while the reader waits');
-  assert.ok(openedWhilePaused <= 8, `only a few sources read ahead, not ${openedWhilePaused}`);
+  // What is read ahead is bounded by the stream buffers (a few MiB), not by the entries.
+  assert.ok(openedWhilePaused < many.length, `${openedWhilePaused} of ${many.length} sources opened`);
+  assert.ok(watch.openedBytes <= 8 * 1024 * 1024, `${watch.openedBytes} bytes of sources read ahead`);
 
   let bytes = 0;
   for await (const chunk of zip) bytes += (chunk as Buffer).length;
   assert.ok(bytes > 0);
-  assert.equal(watch.opened, recordingCount);
+  assert.equal(watch.opened, many.length);
   assert.equal(watch.maxOpen, 1);
 });
 

@@ -208,6 +208,8 @@ export function exportHandler(options: ExportOptions) {
     if (length !== undefined) reply.header('content-length', String(length));
 
     const counted = new Transform({
+      // Media chunks are up to 512 KiB: a smaller buffer would stop the source after every chunk.
+      highWaterMark: 1024 * 1024,
       transform(chunk: Buffer, _encoding, done) {
         bytes += chunk.length;
         done(null, chunk);
