@@ -3,12 +3,11 @@
  * the same files, in one run:
  *   1. MULTIEXPORT of the 200 seeded recordings as wav, versus `zip -0 -q -r -` of the same files;
  *   2. one 10-minute recording as mp3, versus the ffmpeg CLI on the same file.
- * Each is downloaded (or piped) to nowhere; times are wall-clock, with the time to first byte, and
- * the gateway's peak RSS during (1). Machines are shared and noisy: the ratios are what matter.
+ * Each is downloaded with curl (or piped) to nowhere; times are wall-clock, with the time to first
+ * byte, and the gateway's peak RSS during (1). Machines are shared and noisy: the ratios matter.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,23 +33,22 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** GET `url` to nowhere. */
+/**
+ * GET `url` to nowhere with curl, as a script would download it: the client is a native process,
+ * like zip and ffmpeg on the other side, rather than this Node process competing for the CPU.
+ */
 function download(url: string): Promise<Timing> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    http
-      .get(url, (response) => {
-        if (response.statusCode !== 200) reject(new Error(`${url}: HTTP ${response.statusCode}`));
-        let firstByte = 0;
-        let bytes = 0;
-        response.on('data', (chunk: Buffer) => {
-          if (bytes === 0) firstByte = performance.now();
-          bytes += chunk.length;
-        });
-        response.on('end', () => resolve({ seconds: (performance.now() - started) / 1000, firstByteSeconds: (firstByte - started) / 1000, bytes }));
-        response.on('error', reject);
-      })
-      .on('error', reject);
+    const child = spawn('curl', ['-s', '-f', '-o', '/dev/null', '-w', '%{time_starttransfer} %{size_download}', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`curl ${url} exited ${code}`));
+      const [firstByte, bytes] = out.trim().split(' ').map(Number) as [number, number];
+      resolve({ seconds: (performance.now() - started) / 1000, firstByteSeconds: firstByte, bytes });
+    });
   });
 }
 
