@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { wavHeader } from '../../src/media/wav.js';
 import { childText, parseXml } from '../../src/protocol/xml.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
@@ -114,6 +115,25 @@ describe("the manual's example URLs", () => {
     }
   });
 
+  test('COMBINEDEXPORT of recordings at different rates: the 8 kHz part is resampled to 16 kHz', async () => {
+    // A wideband recording beside the seeded 8 kHz ones: a 3 s 16 kHz PCM WAV, and its row.
+    const seconds = 3;
+    const samples = new Int16Array(16000 * seconds).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)));
+    const relative = ['wideband', 'wide-16k.wav'];
+    fs.mkdirSync(path.join(gw.sim.context.recordingsDir, relative[0]!), { recursive: true });
+    fs.writeFileSync(path.join(gw.sim.context.recordingsDir, ...relative), Buffer.concat([wavHeader(samples.byteLength, 'pcm16', 16000, 1), Buffer.from(samples.buffer)]));
+    const db = gw.sim.context.db;
+    db.exec('CREATE TEMP TABLE wide AS SELECT * FROM recordings WHERE ident = 10121902');
+    db.prepare('UPDATE wide SET ident = 99000001, duration = ?, filename = ?, media_path = ?').run(seconds, `C:\\Recordings\\${relative.join('\\')}`, relative.join('/'));
+    db.exec('INSERT INTO recordings SELECT * FROM wide; DROP TABLE wide');
+    const { status, file } = await download('type=combinedexport&requestid=17&ident=10121902,99000001&media_format=wav', 'mixed.wav');
+    assert.equal(status, 200);
+    const info = await probe(file);
+    assert.equal(info.codec, 'pcm_s16le');
+    assert.equal(info.sampleRate, 16000);
+    assert.ok(Math.abs(info.duration - ((await durationOf('10121902')) + seconds)) <= 0.1, `${info.duration}`);
+  });
+
   test('MULTIEXPORT is a ZIP with one entry per IDENT, in order', async () => {
     const { status, headers, file } = await download('type=multiexport&requestid=10482345&ident=10121967,10121968,10121969&media_format=mp3', 'multi.zip');
     assert.equal(status, 200);
@@ -129,12 +149,13 @@ describe("the manual's example URLs", () => {
 });
 
 describe('every format', () => {
-  const expected: Record<string, { codec?: string; mime: string }> = {
-    wav: { codec: 'pcm_s16le', mime: 'audio/wav' },
-    mp3: { codec: 'mp3', mime: 'audio/mpeg' },
-    m4a: { codec: 'aac', mime: 'audio/mp4' },
-    webm: { codec: 'opus', mime: 'audio/webm' },
-    opus: { codec: 'opus', mime: 'audio/ogg' },
+  // The seeded recordings are 8 kHz; MP3 is written at 16 kHz at least; Opus always decodes at 48 kHz.
+  const expected: Record<string, { codec: string; mime: string; sampleRate: number }> = {
+    wav: { codec: 'pcm_s16le', mime: 'audio/wav', sampleRate: 8000 },
+    mp3: { codec: 'mp3', mime: 'audio/mpeg', sampleRate: 16000 },
+    m4a: { codec: 'aac', mime: 'audio/mp4', sampleRate: 8000 },
+    webm: { codec: 'opus', mime: 'audio/webm', sampleRate: 48000 },
+    opus: { codec: 'opus', mime: 'audio/ogg', sampleRate: 48000 },
   };
   for (const [format, want] of Object.entries(expected)) {
     test(`${format}: ${want.codec}, the recording's duration`, async () => {
@@ -143,6 +164,8 @@ describe('every format', () => {
       assert.equal(headers.get('content-type'), want.mime);
       const info = await probe(file);
       assert.equal(info.codec, want.codec);
+      assert.equal(info.sampleRate, want.sampleRate, `${format} sample rate`);
+      assert.equal(info.channels, 1);
       assert.ok(Math.abs(info.duration - (await durationOf('10121970'))) <= 0.1, `${format}: ${info.duration}`);
     });
   }
