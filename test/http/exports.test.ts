@@ -134,6 +134,37 @@ describe("the manual's example URLs", () => {
     assert.ok(Math.abs(info.duration - ((await durationOf('10121902')) + seconds)) <= 0.1, `${info.duration}`);
   });
 
+  test('EXPORT by a column that is not unique gives the newest recording holding the value', async () => {
+    const db = gw.sim.context.db;
+    const { device_id: device } = db.prepare('SELECT device_id FROM recordings WHERE ident = 10121905').get() as { device_id: string };
+    const newest = db
+      .prepare('SELECT ident FROM recordings WHERE device_id = ? ORDER BY recording_time DESC, ident DESC LIMIT 1')
+      .get(device) as { ident: number };
+    const count = db.prepare('SELECT COUNT(*) AS n FROM recordings WHERE device_id = ?').get(device) as { n: number };
+    assert.ok(count.n > 1, 'the device has several recordings');
+    const { status, headers } = await download(`type=export&requestid=18&uniquefield=device_id&uniqueid=${encodeURIComponent(device)}&media_format=pcm`, 'newest.pcm');
+    assert.equal(status, 200);
+    assert.match(headers.get('content-disposition') ?? '', new RegExp(`filename="?${newest.ident}\\.pcm"?$`));
+  });
+
+  test('a recording that is not a WAV (an mp3 on disk) is decoded by ffmpeg', async () => {
+    const relative = ['other', 'call.mp3'];
+    const source = path.join(gw.sim.context.recordingsDir, ...relative);
+    fs.mkdirSync(path.dirname(source), { recursive: true });
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000:duration=4', '-codec:a', 'libmp3lame', '-y', source]);
+    const db = gw.sim.context.db;
+    db.exec('CREATE TEMP TABLE other AS SELECT * FROM recordings WHERE ident = 10121903');
+    db.prepare('UPDATE other SET ident = 99000002, duration = 4, filename = ?, media_path = ?').run(`C:\\Recordings\\${relative.join('\\')}`, relative.join('/'));
+    db.exec('INSERT INTO recordings SELECT * FROM other; DROP TABLE other');
+    const { status, file } = await download('type=export&requestid=19&uniquefield=ident&uniqueid=99000002&media_format=wav', 'from-mp3.wav');
+    assert.equal(status, 200);
+    const info = await probe(file);
+    assert.equal(info.codec, 'pcm_s16le');
+    assert.equal(info.sampleRate, 16000);
+    // The mp3's own encoder delay comes along: within its 0.1 s.
+    assert.ok(Math.abs(info.duration - 4) <= 0.1, `${info.duration}`);
+  });
+
   test('MULTIEXPORT is a ZIP with one entry per IDENT, in order', async () => {
     const { status, headers, file } = await download('type=multiexport&requestid=10482345&ident=10121967,10121968,10121969&media_format=mp3', 'multi.zip');
     assert.equal(status, 200);
