@@ -8,13 +8,16 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { locateFfmpeg, mp3Bitrate, mp3MinimumRate } from '../src/media/ffmpeg.js';
-import { childText, parseXml } from '../src/protocol/xml.js';
+import { findCommand } from '../src/protocol/catalog.js';
+import { childText, elementsAt, parseXml } from '../src/protocol/xml.js';
+import { RecordingFiles } from '../src/media/recording-files.js';
+import { productRecordingRoot } from '../src/sim/product-format.js';
+import { freePorts, median } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -23,14 +26,6 @@ interface Timing {
   seconds: number;
   firstByteSeconds: number;
   bytes: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**
@@ -75,11 +70,9 @@ function rssOf(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
-  const [port, corePort, eventPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, corePort, eventPort] = (await freePorts(3)) as [number, number, number];
   const gateway = spawn(process.execPath, [path.join(here, '../src/main.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CORE_PORT: String(corePort), CORE_EVENT_PORT: String(eventPort), SIM_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -97,11 +90,12 @@ async function main(): Promise<void> {
     }
     const idents = Array.from({ length: 200 }, (_, i) => String(10121901 + i));
     const info = parseXml(await (await fetch(`${base}?type=recordinginfo&requestid=1&ident=${idents.join(',')}`)).text());
-    const recordingsDir = path.join(dataDir, 'recordings');
-    const files = info.children
-      .find((c) => c.name === 'RECORDINGS')!
-      .children.filter((c) => c.name === 'RECORDING')
-      .map((r) => path.join(...childText(r, 'FILENAME')!.replace(/^C:\\Recordings\\/i, '').split('\\')));
+    // zip is given the same files, as paths relative to the recordings directory.
+    const recordingsDir = fs.realpathSync(path.join(dataDir, 'recordings'));
+    const located = new RecordingFiles([{ productRoot: productRecordingRoot, directory: recordingsDir }]);
+    const files = await Promise.all(
+      elementsAt(info, findCommand('RECORDINGINFO')!.result.lists[0]!).map(async (r) => path.relative(recordingsDir, await located.locate(childText(r, 'FILENAME')!))),
+    );
     const sourceBytes = files.reduce((sum, f) => sum + fs.statSync(path.join(recordingsDir, f)).size, 0);
 
     const multi: Timing[] = [];

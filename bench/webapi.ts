@@ -19,26 +19,13 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { MessageFramer } from '../src/protocol/framing.js';
 import { buildRequest } from '../src/protocol/xml.js';
+import { freePorts, median } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const connections = 50;
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 /** Rounds over the HTTP targets, each target in turn: noise that lasts a few seconds hits all alike. */
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-
-/** Distinct free ports: all are held open until every one is chosen, so none comes out twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = net.createServer().listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      return server;
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 async function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
   const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -118,12 +105,6 @@ async function directTcp(port: number): Promise<Figures> {
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 100) / 100;
   return { name: 'direct TCP client -> simulator', rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function main(): Promise<void> {

@@ -5,13 +5,14 @@
  * and VOX in TypeScript, the compressed codecs by ffmpeg. Sizes are known up front where the
  * format allows, so the HTTP layer can send Content-Length and serve ranges.
  */
-import { PassThrough, Readable, pipeline } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
+import type { exportMediaFormats } from '../protocol/catalog.js';
 import { audioFormats, decodeToPcm, encodeAudio, encodeAudioFile } from './ffmpeg.js';
 import { pcm16Stream, readWavInfo, wavHeader, type WavInfo } from './wav.js';
 import { voxEncoder } from './vox.js';
 
-export const exportFormats = ['wav', 'mp3', 'vox', 'm4a', 'webm', 'opus', 'pcm', 'cav'] as const;
-export type ExportFormat = (typeof exportFormats)[number];
+/** A MEDIA_FORMAT of the catalog's export functions, lower-cased. */
+export type ExportFormat = Lowercase<(typeof exportMediaFormats)[number]>;
 /** The formats of one audio stream (CAV wraps one of them). */
 export type AudioFormat = Exclude<ExportFormat, 'cav'>;
 
@@ -101,13 +102,18 @@ export function concatenatedPcm(parts: readonly PcmSource[]): PcmSource {
     channels: first.channels,
     bytes: known ? parts.reduce((sum, p) => sum + p.bytes!, 0) : undefined,
     usesFfmpeg: parts.some((p) => p.usesFfmpeg),
-    open: () => Readable.from(sequence(parts), { objectMode: false }),
+    open: () => Readable.from(inTurn(parts.map((p) => () => p.open())), { objectMode: false }),
   };
 }
 
-async function* sequence(parts: readonly PcmSource[]): AsyncGenerator<Buffer> {
+/** Buffers and streams one after another; each stream is opened when the one before has ended. */
+async function* inTurn(parts: readonly (Buffer | (() => Readable))[]): AsyncGenerator<Buffer> {
   for (const part of parts) {
-    const stream = part.open();
+    if (Buffer.isBuffer(part)) {
+      if (part.length > 0) yield part;
+      continue;
+    }
+    const stream = part();
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
     } finally {
@@ -144,7 +150,8 @@ export function encodeExport(source: PcmSource, format: AudioFormat, tools: Medi
       return { ...base, size, rangeable: size !== undefined, open: (range) => wavBytes(header, source, range) };
     }
     case 'vox':
-      return { ...base, size: undefined, rangeable: false, open: () => piped(source.open(), voxEncoder()) };
+      // pipeline returns the encoder; destroying it destroys the source too.
+      return { ...base, size: undefined, rangeable: false, open: () => pipeline(source.open(), voxEncoder(), () => {}) };
     default:
       return {
         ...base,
@@ -162,27 +169,11 @@ export function encodeExport(source: PcmSource, format: AudioFormat, tools: Medi
 
 /** The bytes `range` of header + PCM: the header's part, then the PCM's. */
 function wavBytes(header: Buffer, source: PcmSource, range?: { start: number; end: number }): Readable {
-  if (!range) return Readable.from(sequenceOf(header, () => source.open()));
-  const headerPart = range.start < header.length ? header.subarray(range.start, Math.min(header.length, range.end + 1)) : undefined;
+  if (!range) return Readable.from(inTurn([header, () => source.open()]));
+  const parts: (Buffer | (() => Readable))[] = [];
+  if (range.start < header.length) parts.push(header.subarray(range.start, Math.min(header.length, range.end + 1)));
   const pcmStart = Math.max(0, range.start - header.length);
   const pcmEnd = range.end - header.length;
-  return Readable.from(sequenceOf(headerPart, pcmEnd >= pcmStart ? () => source.open({ start: pcmStart, end: pcmEnd }) : undefined));
-}
-
-async function* sequenceOf(head: Buffer | undefined, tail: (() => Readable) | undefined): AsyncGenerator<Buffer> {
-  if (head && head.length > 0) yield head;
-  if (!tail) return;
-  const stream = tail();
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
-  } finally {
-    stream.destroy();
-  }
-}
-
-/** `source` through `transform`; destroying the result destroys both. */
-function piped(source: Readable, transform: NodeJS.ReadWriteStream): Readable {
-  const out = new PassThrough();
-  pipeline(source, transform, out, () => {});
-  return out;
+  if (pcmEnd >= pcmStart) parts.push(() => source.open({ start: pcmStart, end: pcmEnd }));
+  return Readable.from(inTurn(parts));
 }

@@ -5,7 +5,8 @@
  * recording or file is an XML RESULT naming it, never a cut download.
  */
 import { ResultCode } from '../protocol/result-codes.js';
-import { buildRequest, child, childText, type XmlElement } from '../protocol/xml.js';
+import { findCommand } from '../protocol/catalog.js';
+import { buildRequest, childText, elementsAt, type XmlElement } from '../protocol/xml.js';
 import type { CoreAnswer, CoreRequest } from '../core/connection.js';
 import { PathMapError, type RecordingFiles } from './recording-files.js';
 
@@ -33,6 +34,9 @@ export class ResolutionError extends Error {
   }
 }
 
+/** Where RECORDINGINFO's answer lists the recordings, as the catalog says. */
+const recordingList = findCommand('RECORDINGINFO')!.result.lists[0]!;
+
 export async function resolveRecordings(
   ask: (request: CoreRequest) => Promise<CoreAnswer>,
   requestId: string,
@@ -50,7 +54,7 @@ export async function resolveRecordings(
   if (answer.resultCode !== ResultCode.API_OK) {
     throw new ResolutionError(answer.resultCode ?? ResultCode.API_ERROR_UNKNOWN, answer.resultMessage || answer.resultType);
   }
-  const list = child(answer.root, 'RECORDINGS')?.children.filter((c) => c.name.toUpperCase() === 'RECORDING') ?? [];
+  const list = elementsAt(answer.root, recordingList);
   if (list.length === 0) throw new ResolutionError(ResultCode.API_FILE_NOT_FOUND, 'No recording matches the request.');
   const missing: string[] = [];
   const found = await Promise.all(

@@ -107,6 +107,9 @@ const userFields: readonly ParamSpec[] = userFieldNames.map((name, i) =>
 
 export const callDirections = ['I', 'O', '?'] as const;
 
+/** The most recordings one IDENT list may name (exports, RECORDINGINFO). */
+export const maxRecordingIdents = 1000;
+
 const p = {
   deviceId: text('DEVICEID', 64, { description: 'The physical number identifying a phone (usually the extension).' }),
   deviceAlias: text('DEVICEALIAS', 15, { description: 'The logical number identifying a phone (the agent sign-on number).' }),
@@ -147,8 +150,8 @@ const p = {
   uniqueField: text('UNIQUEFIELD', 255, { description: 'A column of the Recording table that identifies the record.' }),
   uniqueId: text('UNIQUEID', 255, { description: 'The value of UNIQUEFIELD for the wanted record.' }),
   ident: text('IDENT', 255, { description: 'Recording IDs, comma-separated.' }),
-  /** The export functions and RECORDINGINFO are not bound by the EMAIL tables' varchar(255): up to 1000 IDs. */
-  identList: text('IDENT', 20_000, { description: 'Recording IDs, comma-separated (up to 1000).' }),
+  /** The export functions and RECORDINGINFO are not bound by the EMAIL tables' varchar(255). */
+  identList: text('IDENT', 20_000, { description: `Recording IDs, comma-separated (up to ${maxRecordingIdents}).` }),
   encrypt: flag('ENCRYPT', { description: 'Y: encrypt the exported CAV file (needs PASSWORD).' }),
   password: text('PASSWORD', 255, { description: 'Password of an encrypted CAV export.' }),
 };

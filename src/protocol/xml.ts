@@ -404,6 +404,16 @@ export function child(parent: XmlElement, name: string): XmlElement | undefined 
   return undefined;
 }
 
+/** The elements at a path below a root (`DEVICES/DEVICE`, a catalog result list), names in any case. */
+export function elementsAt(root: XmlElement, pathSpec: string): XmlElement[] {
+  let level: XmlElement[] = [root];
+  for (const name of pathSpec.split('/')) {
+    const upper = name.toUpperCase();
+    level = level.flatMap((el) => el.children.filter((c) => c.name.toUpperCase() === upper));
+  }
+  return level;
+}
+
 export function childText(parent: XmlElement, name: string): string | undefined {
   return child(parent, name)?.text;
 }

@@ -12,8 +12,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { RecordingFiles } from '../../src/media/recording-files.js';
 import { wavHeader } from '../../src/media/wav.js';
-import { childText, parseXml } from '../../src/protocol/xml.js';
+import { productRecordingRoot } from '../../src/sim/product-format.js';
+import { childText, elementsAt, parseXml } from '../../src/protocol/xml.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
 const run = promisify(execFile);
@@ -63,7 +65,7 @@ async function probe(file: string): Promise<{ codec: string; sampleRate: number;
 
 async function durationOf(ident: string): Promise<number> {
   const body = await (await fetch(`${gw.url}/webAPI.aspx?type=recordinginfo&requestid=1&ident=${ident}`)).text();
-  return Number(childText(parseXml(body).children.find((c) => c.name === 'RECORDINGS')!.children.find((c) => c.name === 'RECORDING')!, 'DURATION'));
+  return Number(childText(elementsAt(parseXml(body), 'RECORDINGS/RECORDING')[0]!, 'DURATION'));
 }
 
 async function xmlAnswer(query: string): Promise<{ status: number; code: number; message: string; requestId: string }> {
@@ -291,8 +293,8 @@ describe('ranges, errors and limits', () => {
 
   test('a recording whose file is gone is a 404 naming it', async () => {
     const info = await (await fetch(`${gw.url}/webAPI.aspx?type=recordinginfo&requestid=1&ident=10121973`)).text();
-    const productFile = childText(parseXml(info).children.find((c) => c.name === 'RECORDINGS')!.children.find((c) => c.name === 'RECORDING')!, 'FILENAME')!;
-    const local = path.join(gw.sim.context.recordingsDir, ...productFile.replace(/^C:\\Recordings\\/i, '').split('\\'));
+    const productFile = childText(elementsAt(parseXml(info), 'RECORDINGS/RECORDING')[0]!, 'FILENAME')!;
+    const local = await new RecordingFiles([{ productRoot: productRecordingRoot, directory: gw.sim.context.recordingsDir }]).locate(productFile);
     fs.renameSync(local, `${local}.away`);
     try {
       const answer = await xmlAnswer('type=export&requestid=11&uniquefield=ident&uniqueid=10121973&media_format=wav');

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { MessageFramer } from '../../src/protocol/framing.js';
-import { buildRequest, child, childText, parseXml, type XmlElement } from '../../src/protocol/xml.js';
+import { buildRequest, child, childText, elementsAt, parseXml, type XmlElement } from '../../src/protocol/xml.js';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '../../src/sim/simulator.js';
 
 export async function startTestSimulator(config: SimulatorConfig = {}): Promise<RunningSimulator> {
@@ -117,13 +117,7 @@ export class CoreClient {
 }
 
 /** Elements of a path below a root (`DEVICES/DEVICE`). */
-export function all(root: XmlElement, pathSpec: string): XmlElement[] {
-  let level: XmlElement[] = [root];
-  for (const name of pathSpec.split('/')) {
-    level = level.flatMap((el) => el.children.filter((c) => c.name.toUpperCase() === name.toUpperCase()));
-  }
-  return level;
-}
+export const all = elementsAt;
 
 export function field(el: XmlElement | undefined, name: string): string | undefined {
   return el ? child(el, name)?.text : undefined;

@@ -9,12 +9,12 @@ import { Transform, pipeline, type Readable } from 'node:stream';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import rangeParser from 'range-parser';
-import { checkParams, findParam, type CommandSpec } from '../../protocol/catalog.js';
+import { checkParams, findParam, maxRecordingIdents, type CommandSpec } from '../../protocol/catalog.js';
 import { ResultCode, httpStatusForResultCode } from '../../protocol/result-codes.js';
 import { element, serialize } from '../../protocol/xml.js';
 import type { CorePool } from '../../core/pool.js';
-import { cavStream } from '../../media/cav.js';
-import { concatenatedPcm, encodeExport, exportFormats, nativeRate, pcmSource, type EncodedAudio, type ExportFormat, type MediaTools } from '../../media/export-audio.js';
+import { cavFileExtension, cavMime, cavStream } from '../../media/cav.js';
+import { concatenatedPcm, encodeExport, nativeRate, pcmSource, type EncodedAudio, type ExportFormat, type MediaTools } from '../../media/export-audio.js';
 import type { RecordingFiles } from '../../media/recording-files.js';
 import { ResolutionError, resolveRecordings, type ExportedRecording, type Selection } from '../../media/resolution.js';
 import type { TranscodeSlots } from '../../media/transcode-slots.js';
@@ -33,9 +33,6 @@ export interface ExportOptions {
   metrics: GatewayMetrics;
   coreTimeoutMs: number;
 }
-
-/** The most recordings one COMBINEDEXPORT or MULTIEXPORT may name. */
-export const maxExportIdents = 1000;
 
 /** A body ready to send: how to open it, and what the response says about it. */
 interface ExportBody {
@@ -59,7 +56,7 @@ function selectionOf(spec: CommandSpec, params: ReadonlyMap<string, string>): Se
   if (spec.type === 'EXPORT') return { uniqueField: params.get('UNIQUEFIELD')!, uniqueId: params.get('UNIQUEID')! };
   const idents = params.get('IDENT')!.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (idents.length === 0) throw new BadExport('IDENT names no recording.');
-  if (idents.length > maxExportIdents) throw new BadExport(`IDENT may name at most ${maxExportIdents} recordings.`);
+  if (idents.length > maxRecordingIdents) throw new BadExport(`IDENT may name at most ${maxRecordingIdents} recordings.`);
   const bad = idents.find((s) => !/^[0-9]{1,18}$/.test(s));
   if (bad !== undefined) throw new BadExport(`IDENT ${JSON.stringify(bad.slice(0, 40))} is not a recording ID.`);
   return { idents };
@@ -72,7 +69,7 @@ function metadataXml(recordings: readonly ExportedRecording[]): string {
 
 function cavBody(audio: EncodedAudio, recordings: readonly ExportedRecording[], password: string | undefined, tools: MediaTools): Omit<ExportBody, 'fileName'> {
   return {
-    mime: 'application/octet-stream',
+    mime: cavMime,
     size: undefined,
     rangeable: false,
     usesFfmpeg: audio.usesFfmpeg,
@@ -96,7 +93,7 @@ function singleBody(spec: CommandSpec, recordings: ExportedRecording[], format: 
           return concatenatedPcm(recordings.map((r) => pcmSource(r.file, tools, rate)));
         })();
   const stem = spec.type === 'EXPORT' ? recordings[0]!.recordId : `${recordings[0]!.recordId}-${recordings.at(-1)!.recordId}-combined`;
-  if (format === 'cav') return { ...cavBody(encodeExport(source, 'wav', tools), recordings, password, tools), fileName: `${stem}.cav` };
+  if (format === 'cav') return { ...cavBody(encodeExport(source, 'wav', tools), recordings, password, tools), fileName: `${stem}${cavFileExtension}` };
   const audio = encodeExport(source, format, tools);
   return { ...audio, fileName: `${stem}.${audio.extension}` };
 }
@@ -108,7 +105,7 @@ function zipBody(recordings: ExportedRecording[], format: ExportFormat, password
     const audio = encodeExport(source, format === 'cav' ? 'wav' : format, tools);
     const body = format === 'cav' ? cavBody(audio, [recording], password, tools) : audio;
     // Numbered in the order asked, then the recording's ID: entries sort and say what they hold.
-    const name = `${String(i + 1).padStart(width, '0')}-${recording.recordId}.${format === 'cav' ? 'cav' : audio.extension}`;
+    const name = `${String(i + 1).padStart(width, '0')}-${recording.recordId}.${format === 'cav' ? cavFileExtension.slice(1) : audio.extension}`;
     return { name, usesFfmpeg: body.usesFfmpeg, open: () => body.open() };
   });
   return {
@@ -132,10 +129,8 @@ export function exportHandler(options: ExportOptions) {
     if (problems.length > 0) {
       return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, problems.map((p) => p.problem).join('; ') + '.');
     }
+    // checkParams has held MEDIA_FORMAT to the catalog's values.
     const format = params.get('MEDIA_FORMAT')!.toLowerCase() as ExportFormat;
-    if (!exportFormats.includes(format)) {
-      return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, `MEDIA_FORMAT ${format} is not supported.`);
-    }
     // ENCRYPT applies to CAV files only (the manual's EXPORT example sends it with mp3, to no effect).
     const encrypt = format === 'cav' && params.get('ENCRYPT')?.toUpperCase() === 'Y';
     const password = params.get('PASSWORD');

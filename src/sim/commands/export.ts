@@ -5,15 +5,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { recordingColumns, userFieldNames } from '../../protocol/catalog.js';
+import { maxRecordingIdents, recordingColumns, userFieldNames } from '../../protocol/catalog.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { element, type XmlElement } from '../../protocol/xml.js';
 import { ApiError, ok, type CommandOutcome, type CoreRequest, type SimContext } from '../context.js';
 import { combinedWavStream, isValidEmailAddress, writeEmail } from '../outbox.js';
 import type { RecordingRow } from '../store.js';
 
-/** The most recordings one request may name. */
-export const maxIdentsPerRequest = 1000;
 
 /** The newest recording whose UNIQUEFIELD column holds UNIQUEID. */
 function recordingByField(ctx: SimContext, field: string, value: string): RecordingRow | undefined {
@@ -30,8 +28,8 @@ function recordingByField(ctx: SimContext, field: string, value: string): Record
 function parseIdents(list: string): string[] {
   const idents = list.split(',').map((s) => s.trim()).filter(Boolean);
   if (idents.length === 0) throw new ApiError(ResultCode.API_INVALID_MESSAGE_FORMAT, 'IDENT names no recording');
-  if (idents.length > maxIdentsPerRequest) {
-    throw new ApiError(ResultCode.API_INVALID_MESSAGE_FORMAT, `IDENT names more than ${maxIdentsPerRequest} recordings`);
+  if (idents.length > maxRecordingIdents) {
+    throw new ApiError(ResultCode.API_INVALID_MESSAGE_FORMAT, `IDENT names more than ${maxRecordingIdents} recordings`);
   }
   for (const ident of idents) {
     if (!/^[0-9]{1,18}$/.test(ident)) throw new ApiError(ResultCode.API_INVALID_MESSAGE_FORMAT, `IDENT ${ident} is not a recording ID`);
