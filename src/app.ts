@@ -83,7 +83,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     },
     loggerInstance: deps.logger ?? createLogger(deps.logLevel ?? 'info'),
     // A REST body with a field its schema does not know is refused, not silently stripped.
-    ajv: { customOptions: { removeAdditional: false } },
+    ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });

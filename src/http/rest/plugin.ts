@@ -200,13 +200,13 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         maxProperties: webApiLimits.maxParameters,
         propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$' },
         properties: { requestId: requestIdSchema },
+        // One multi-type schema rather than anyOf: Ajv coerces into the first branch of an anyOf
+        // (true would become "true"), but leaves a value whose type is listed as it is.
         additionalProperties: {
-          anyOf: [
-            { type: 'string', maxLength: webApiLimits.maxValueLength },
-            { type: 'number' },
-            { type: 'boolean' },
-            { type: 'array', maxItems: 1000, items: { anyOf: [{ type: 'string', maxLength: 64 }, { type: 'number' }] } },
-          ],
+          type: ['string', 'number', 'boolean', 'array'],
+          maxLength: webApiLimits.maxValueLength,
+          maxItems: 1000,
+          items: { type: ['string', 'number'], maxLength: 64 },
         },
         examples: [{ deviceId: '1111' }],
       },
