@@ -177,22 +177,26 @@ export class EventFeed {
   append(make: (id: number) => EventRecord): EventRecord {
     const record = make(this.nextId);
     const { capacity, maxBytes } = this.options;
+    // The new event takes the oldest one's slot when the buffer is full: that one goes first.
+    if (this.nextId - this.oldestId >= capacity) this.evictOldest();
     this.ring[this.nextId % capacity] = record;
     this.nextId++;
     this.heldBytes += record.bytes;
     this.received++;
-    while (this.nextId - this.oldestId > capacity || (this.heldBytes > maxBytes && this.nextId - this.oldestId > 1)) {
-      const slot = this.oldestId % capacity;
-      this.heldBytes -= this.ring[slot]?.bytes ?? 0;
-      this.ring[slot] = undefined;
-      this.oldestId++;
-    }
+    while (this.heldBytes > maxBytes && this.nextId - this.oldestId > 1) this.evictOldest();
     for (const attachment of [...this.attachments]) {
       if (!attachment.active) continue;
       if (!attachment.paused) this.pump(attachment);
       else if (attachment.next < this.oldestId) this.dropListener(attachment, 'lapped');
     }
     return record;
+  }
+
+  private evictOldest(): void {
+    const slot = this.oldestId % this.options.capacity;
+    this.heldBytes -= this.ring[slot]?.bytes ?? 0;
+    this.ring[slot] = undefined;
+    this.oldestId++;
   }
 
   /** Let every listener go (shutdown). */
