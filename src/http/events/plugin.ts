@@ -68,8 +68,12 @@ export const eventsRouteSchema = {
       description: 'The event stream; it stays open until the client or the gateway ends it.',
       content: { [eventStreamType]: { schema: { type: 'string' } } },
     },
-    400: { description: 'A filter names no event type, or a bad event id.', ...errorBody },
-    503: { description: 'Too many listeners, or the gateway is shutting down. Retry after Retry-After seconds.', ...errorBody },
+    // Media types named, or OpenAPI would give these the route's text/event-stream.
+    400: { description: 'A filter names no event type, or a bad event id.', content: { 'application/json': { schema: errorBody } } },
+    503: {
+      description: 'Too many listeners, or the gateway is shutting down. Retry after Retry-After seconds.',
+      content: { 'application/json': { schema: errorBody } },
+    },
   },
 };
 
