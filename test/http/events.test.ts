@@ -319,6 +319,42 @@ describe('a listener that does not read', () => {
   });
 });
 
+describe('a listener that stops draining while no events come', () => {
+  test('is cut after stallMs, though the buffer never moves past it', async () => {
+    const highWaterMark = 16 * 1024;
+    const gw = await startTestGateway({}, {}, {
+      exports: false,
+      events: { capacity: 1000, maxBytes: 256 * 1024 * 1024, maxMessageBytes: 256 * 1024, highWaterMark, heartbeatMs: 100, stallMs: 500 },
+    });
+    try {
+      const slow = net.connect(Number(new URL(gw.url).port), '127.0.0.1');
+      await once(slow, 'connect');
+      slow.on('error', () => undefined);
+      slow.write('GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
+      slow.pause();
+      const fast = await listen(gw);
+      await fast.statusBecomes('up');
+      const big = 'x'.repeat(8 * 1024);
+      const values = { DEVICEID: 'flood', USER4: big, USER5: big, USER6: big, USER7: big, USER8: big };
+      let published = 0;
+      while (metric(await metricsText(gw), 'uptivity_events_buffered_bytes') < highWaterMark && published < 900) {
+        for (let i = 0; i < 10; i++) gw.sim.context.events.publish('CALLSTART', values, ++published);
+        await fast.until(() => (fast.events.length >= published ? true : undefined), `${published} events`, 20_000);
+      }
+      assert.ok(published < 900, 'the slow listener filled up');
+      assert.equal(gw.events.stats.dropped, 0);
+      await fast.until(() => (gw.events.stats.dropped === 1 ? true : undefined), 'the stalled listener to be dropped', 10_000);
+      assert.equal(gw.events.stats.listeners, 1);
+      assert.ok(gw.events.stats.held < 1000, 'the buffer never moved past it');
+      const closed = once(slow, 'close');
+      slow.resume();
+      await closed;
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('the core restarting', () => {
   let gw: TestGateway;
   let second: RunningSimulator | undefined;
