@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool } from './core/pool.js';
+import type { CoreEventSubscription } from './core/events.js';
+import { eventsPlugin } from './http/events/plugin.js';
+import { EventStreams, type EventStreamOptions } from './http/events/stream.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin, requestIdHeader } from './http/ops/plugin.js';
 import { webApiPlugin } from './http/webapi/plugin.js';
@@ -26,6 +29,11 @@ export interface AppDependencies {
   https?: { cert: Buffer; key: Buffer };
   /** Exports need to know where recordings are; without this they answer API_COMMAND_NOT_SUPPORTED. */
   exports?: { files: RecordingFiles; ffmpeg: () => Promise<string>; slots: TranscodeSlots };
+  /**
+   * The one subscription to the core's event port, shared by the listeners of one gateway. Without
+   * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
+   */
+  events?: EventStreamOptions & { subscription: CoreEventSubscription };
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -88,7 +96,24 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });
   const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs });
-  app.register(webApiPlugin, { pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
+  let eventStreams: EventStreams | undefined;
+  if (deps.events) {
+    const { subscription } = deps.events;
+    eventStreams = new EventStreams(subscription, deps.events);
+    metrics.liveEvents = () => {
+      const stats = subscription.stats;
+      return { listeners: stats.listeners, received: stats.received, dropped: stats.dropped, up: stats.upstream === 'up' };
+    };
+    metrics.watchEventStreams(eventStreams);
+    app.register(eventsPlugin, { streams: eventStreams });
+    // Event streams never end by themselves: end them, or close() would wait on them for ever.
+    const streams = eventStreams;
+    app.addHook('preClose', (done) => {
+      streams.closeAll();
+      done();
+    });
+  }
+  app.register(webApiPlugin, { pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands, eventStreams });
   app.register(restPlugin, { prefix: restPrefix, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
   return app;
 }

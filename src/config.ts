@@ -28,6 +28,13 @@ export interface GatewayConfig {
     ffmpegPath: string | undefined;
     maxTranscodes: number;
   };
+  /** The live event stream (/api/v1/events). */
+  events: {
+    /** Events held for Last-Event-ID resumption. */
+    buffer: number;
+    heartbeatMs: number;
+    maxListeners: number;
+  };
 }
 
 interface Setting {
@@ -59,6 +66,9 @@ const settings = {
   },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
   maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
+  eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
+  eventsHeartbeatMs: { env: 'EVENTS_HEARTBEAT_MS', flag: 'events-heartbeat-ms', help: 'interval of the event stream heartbeat comment', default: '15000' },
+  eventsMaxListeners: { env: 'EVENTS_MAX_LISTENERS', flag: 'events-max-listeners', help: 'event stream clients at once; past it, 503', default: '1000' },
 } satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof settings;
@@ -120,6 +130,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       pathMap: get('pathMap'),
       ffmpegPath: get('ffmpegPath'),
       maxTranscodes: integer('EXPORT_MAX_TRANSCODES', get('maxTranscodes')!, 1, 256),
+    },
+    events: {
+      buffer: integer('EVENTS_BUFFER', get('eventsBuffer')!, 1, 100_000),
+      heartbeatMs: integer('EVENTS_HEARTBEAT_MS', get('eventsHeartbeatMs')!, 100, 3_600_000),
+      maxListeners: integer('EVENTS_MAX_LISTENERS', get('eventsMaxListeners')!, 1, 100_000),
     },
   };
 }

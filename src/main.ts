@@ -9,6 +9,7 @@ import { buildApp, createLogger } from './app.js';
 import { LogOutput } from './log-output.js';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
+import { CoreEventSubscription } from './core/events.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { startSimulator, type RunningSimulator } from './sim/simulator.js';
 import { productRecordingRoot } from './sim/product-format.js';
@@ -25,10 +26,12 @@ async function main(): Promise<void> {
   let sim: RunningSimulator | undefined;
   let coreHost = config.core.host;
   let corePort = config.core.port;
+  let coreEventPort = config.core.eventPort;
   if (!coreHost) {
     sim = await startSimulator({ host: '127.0.0.1', port: config.core.port, eventPort: config.core.eventPort, dataDir: config.simDataDir, seed: true });
     coreHost = sim.host;
     corePort = sim.port;
+    coreEventPort = sim.eventPort;
   }
   const pool = new CorePool({
     host: coreHost,
@@ -39,6 +42,15 @@ async function main(): Promise<void> {
     connectTimeoutMs: config.core.connectTimeoutMs,
   });
   pool.start();
+  // Subscribed with the first listener of /api/v1/events (or of the WebAPI's type=events), not here:
+  // a gateway nobody asks for events costs the core no subscriber.
+  const events = new CoreEventSubscription({
+    host: coreHost,
+    port: coreEventPort,
+    connectTimeoutMs: config.core.connectTimeoutMs,
+    subscribeTimeoutMs: config.core.timeoutMs,
+    feed: { capacity: config.events.buffer, maxBytes: 16 * 1024 * 1024, maxListeners: config.events.maxListeners },
+  });
   const metrics = new GatewayMetrics(() => pool.stats);
   const destination = new LogOutput(process.stdout);
   const logger = createLogger(config.logLevel, destination);
@@ -52,7 +64,14 @@ async function main(): Promise<void> {
     ffmpeg: () => locateFfmpeg(config.exports.ffmpegPath),
     slots: new TranscodeSlots(config.exports.maxTranscodes),
   };
-  const common = { pool, metrics, coreTimeoutMs: config.core.timeoutMs, logger, exports };
+  const common = {
+    pool,
+    metrics,
+    coreTimeoutMs: config.core.timeoutMs,
+    logger,
+    exports,
+    events: { subscription: events, heartbeatMs: config.events.heartbeatMs },
+  };
   const apps = [buildApp(common)];
   if (config.tls) {
     apps.push(buildApp({ ...common, https: { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } }));
@@ -60,6 +79,9 @@ async function main(): Promise<void> {
   const log = apps[0]!.log;
   pool.on('up', () => log.info({ core: `${coreHost}:${corePort}` }, 'XML core is up'));
   pool.on('down', () => log.warn({ core: `${coreHost}:${corePort}` }, 'XML core is down'));
+  events.on('up', () => log.info({ eventPort: `${coreHost}:${coreEventPort}` }, "subscribed to the core's events"));
+  events.on('down', (reason) => log.warn({ eventPort: `${coreHost}:${coreEventPort}`, reason: reason.message }, "the core's event port is down"));
+  events.on('unreadable', (reason) => log.warn({ reason: reason.message }, 'skipped a message of the event port that is not a readable event'));
   await apps[0]!.listen({ host: config.host, port: config.port });
   if (config.tls) await apps[1]!.listen({ host: config.host, port: config.tls.port });
   log.info(
@@ -73,7 +95,9 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down: finishing requests in flight');
     void (async () => {
+      // Each app ends its own event streams when it closes; the subscription goes after them.
       await Promise.all(apps.map((app) => app.close()));
+      await events.close();
       await pool.close();
       await sim?.close();
       destination.flushSync();

@@ -1,18 +1,28 @@
 /**
  * Reading the product's times as ISO-8601. The core writes US-style local times
- * ("2/1/2011 11:49:32 AM", with " -05:00" in IMPORTUSER LIST), the SQL Server style in AGENTWINDOW
- * ("Feb 2 2011 4:53PM") and UNIX seconds elsewhere. A local time without an offset stays without
- * one in ISO form: the core does not say which zone it meant.
+ * ("1/31/2011 2:39:49 PM", with an offset in IMPORTUSER LIST: "4/12/2017 3:51:30 PM-05:00"), the
+ * SQL Server style in AGENTWINDOW ("Feb 2 2011 4:53PM") and UNIX seconds elsewhere. The original
+ * text always stays what the core sent; this gives an ISO-8601 reading beside it where one is
+ * certain. A local time without an offset stays without one: the core does not say which zone.
  */
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 const months = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
-const usStyle = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))? ?([AP]M)(?: ?([+-]\d{2}:\d{2}))?$/i;
+const usStyle = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))? ?([AP]M)(?: ?([+-])(\d{2}):(\d{2}))?$/i;
 const sqlServerStyle = /^([A-Za-z]{3}) +(\d{1,2}) +(\d{4}) +(\d{1,2}):(\d{2}) ?([AP]M)$/i;
 
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * Undefined for a date that does not exist, and for the product's "no time" (.NET's minimum date,
+ * year 1).
+ */
 function iso(year: number, month: number, day: number, hour12: number, minute: number, second: number, meridiem: string, offset = ''): string | undefined {
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour12 < 1 || hour12 > 12 || minute > 59 || second > 59) return undefined;
+  if (year <= 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour12 < 1 || hour12 > 12 || minute > 59 || second > 59) return undefined;
   const hour = (hour12 % 12) + (meridiem.toUpperCase() === 'PM' ? 12 : 0);
   return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}:${pad(second)}${offset}`;
 }
@@ -22,8 +32,10 @@ export function productTimeToIso(text: string): string | undefined {
   const value = text.trim();
   const us = usStyle.exec(value);
   if (us) {
-    const [, month, day, year, hour, minute, second, meridiem, offset] = us;
-    return iso(Number(year), Number(month), Number(day), Number(hour), Number(minute), Number(second ?? 0), meridiem!, offset ?? '');
+    const [, month, day, year, hour, minute, second, meridiem, sign, offsetHours, offsetMinutes] = us;
+    if (sign !== undefined && (Number(offsetHours) > 14 || Number(offsetMinutes) > 59)) return undefined;
+    const offset = sign === undefined ? '' : `${sign}${offsetHours}:${offsetMinutes}`;
+    return iso(Number(year), Number(month), Number(day), Number(hour), Number(minute), Number(second ?? 0), meridiem!, offset);
   }
   const sql = sqlServerStyle.exec(value);
   if (sql) {

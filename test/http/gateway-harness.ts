@@ -5,6 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { CorePool, type CorePoolOptions } from '../../src/core/pool.js';
+import { CoreEventSubscription, type CoreEventsOptions } from '../../src/core/events.js';
+import type { EventFeedOptions } from '../../src/core/event-feed.js';
+import type { EventStreamOptions } from '../../src/http/events/stream.js';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '../../src/sim/simulator.js';
 import { productRecordingRoot } from '../../src/sim/product-format.js';
 import { locateFfmpeg } from '../../src/media/ffmpeg.js';
@@ -15,12 +18,15 @@ export interface TestGatewayOptions {
   /** Serve EXPORT, COMBINEDEXPORT and MULTIEXPORT from the simulator's recordings (default true). */
   exports?: boolean;
   maxTranscodes?: number;
+  /** Live events: how the subscription to the simulator's event port and the streams are set up. */
+  events?: Partial<EventStreamOptions> & Partial<EventFeedOptions> & Partial<Omit<CoreEventsOptions, 'feed'>>;
 }
 
 export interface TestGateway {
   sim: RunningSimulator;
   pool: CorePool;
   app: FastifyInstance;
+  events: CoreEventSubscription;
   url: string;
   /** Requests the core received since the gateway started, as text. */
   received(): string[];
@@ -44,7 +50,24 @@ export async function startTestGateway(
           ffmpeg: () => locateFfmpeg(),
           slots: new TranscodeSlots(options.maxTranscodes ?? 4),
         };
-  const app = buildApp({ pool, coreTimeoutMs: timeoutMs, logLevel: 'silent', exports });
+  const { capacity, maxBytes, maxListeners, heartbeatMs, stallMs, highWaterMark, closeGraceMs, ...subscription } = options.events ?? {};
+  const events = new CoreEventSubscription({
+    host: sim.host,
+    port: sim.eventPort,
+    connectTimeoutMs: 2000,
+    subscribeTimeoutMs: timeoutMs,
+    backoffInitialMs: 50,
+    backoffMaxMs: 500,
+    ...subscription,
+    feed: { capacity: capacity ?? 1000, maxBytes: maxBytes ?? 16 * 1024 * 1024, maxListeners: maxListeners ?? 100 },
+  });
+  const app = buildApp({
+    pool,
+    coreTimeoutMs: timeoutMs,
+    logLevel: 'silent',
+    exports,
+    events: { subscription: events, heartbeatMs: heartbeatMs ?? 15_000, stallMs, highWaterMark, closeGraceMs },
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
@@ -53,10 +76,12 @@ export async function startTestGateway(
     sim,
     pool,
     app,
+    events,
     url: `http://127.0.0.1:${address.port}`,
     received: () => sim.requests.list().slice(skip).map((r) => r.text),
     close: async () => {
       await app.close();
+      await events.close();
       await pool.close();
       await sim.close();
     },

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SseClient } from './sse-client.js';
 
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
 const children: ChildProcess[] = [];
@@ -66,9 +67,17 @@ test('without CORE_HOST it serves the WebAPI over an embedded, seeded simulator,
   const entry = JSON.parse(line!) as Record<string, unknown>;
   assert.equal(entry.status, 200);
   assert.equal(typeof entry.reqId, 'string');
+  // Live events from the embedded simulator's event port; an open stream does not hold up the stop.
+  const events = await SseClient.open(`${urls[0]}/api/v1/events?deviceId=7001`);
+  await events.statusBecomes('up');
+  await (await fetch(`${urls[0]}/webAPI.aspx?type=callstart&requestid=3&deviceid=7001`)).text();
+  const [start] = await events.nextEvents(1);
+  assert.equal(start!.event, 'CALLSTART');
+  assert.equal(start!.json.data.deviceId, '7001');
   const exited = exitCode(child);
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
+  await events.waitEnded();
 });
 
 test('with a certificate it serves HTTPS too', { skip: !fs.existsSync('/usr/bin/openssl') && 'openssl is not installed' }, async () => {
@@ -97,6 +106,7 @@ test('with a certificate it serves HTTPS too', { skip: !fs.existsSync('/usr/bin/
 
 test('configuration errors and --help', () => {
   const help = execFileSync(process.execPath, [main, '--help']).toString();
-  for (const name of ['--port', 'PORT', 'CORE_HOST', 'CORE_POOL_SIZE', 'CORE_TIMEOUT_MS', 'CORE_QUEUE_MAX', 'SIM_DATA_DIR', 'LOG_LEVEL']) assert.ok(help.includes(name), name);
+  for (const name of ['--port', 'PORT', 'CORE_HOST', 'CORE_POOL_SIZE', 'CORE_TIMEOUT_MS', 'CORE_QUEUE_MAX', 'SIM_DATA_DIR', 'LOG_LEVEL', 'EVENTS_BUFFER', 'EVENTS_HEARTBEAT_MS', 'EVENTS_MAX_LISTENERS']) assert.ok(help.includes(name), name);
+  assert.throws(() => execFileSync(process.execPath, [main], { env: { ...process.env, EVENTS_BUFFER: '0' }, stdio: 'pipe' }), /EVENTS_BUFFER must be an integer from 1/);
   assert.throws(() => execFileSync(process.execPath, [main], { env: { ...process.env, CORE_POOL_SIZE: 'many' }, stdio: 'pipe' }), /CORE_POOL_SIZE must be an integer/);
 });

@@ -7,6 +7,16 @@ import client from 'prom-client';
 import { findCommand } from '../../protocol/catalog.js';
 import { LatencyHistogram, type LatencyChild } from './latency-histogram.js';
 
+/** What the live event metrics read from the subscription to the core's event port. */
+export interface LiveEventCounts {
+  listeners: number;
+  received: number;
+  dropped: number;
+  up: boolean;
+}
+
+const noLiveEvents: LiveEventCounts = { listeners: 0, received: 0, dropped: 0, up: false };
+
 export class GatewayMetrics {
   readonly registry = new client.Registry();
   readonly httpRequests = new client.Counter({
@@ -49,10 +59,19 @@ export class GatewayMetrics {
   });
   /** Set by the export handler, which owns the transcode slots. */
   activeTranscodes: () => number = () => 0;
+  /** Set by the app that serves live events, from the one subscription to the core's event port. */
+  liveEvents: () => LiveEventCounts = () => noLiveEvents;
+  /** The event streams of each app (HTTP, HTTPS) sharing these metrics. */
+  private readonly eventStreamSets = new Set<{ readonly stats: { bufferedBytes: number } }>();
   readonly transcodes: client.Gauge;
   readonly poolConnections: client.Gauge<'state'>;
   readonly poolQueueDepth: client.Gauge;
   readonly coreUp: client.Gauge;
+  readonly eventListeners: client.Gauge;
+  readonly eventsReceived: client.Counter;
+  readonly eventListenersDropped: client.Counter;
+  readonly eventPortUp: client.Gauge;
+  readonly eventStreamBytes: client.Gauge;
 
   constructor(poolStats: () => { size: number; open: number; busy: number; queued: number; up: boolean }) {
     client.collectDefaultMetrics({ register: this.registry });
@@ -93,6 +112,59 @@ export class GatewayMetrics {
         this.set(poolStats().up ? 1 : 0);
       },
     });
+    this.eventListeners = new client.Gauge({
+      name: 'uptivity_events_listeners',
+      help: 'Clients listening to the live event stream.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.liveEvents().listeners);
+      },
+    });
+    // The subscription counts; the counters take the difference at each scrape.
+    let received = 0;
+    this.eventsReceived = new client.Counter({
+      name: 'uptivity_events_received_total',
+      help: "CALLCOPYEVENTs received from the core's event port.",
+      registers: [this.registry],
+      collect() {
+        const now = metrics.liveEvents().received;
+        if (now > received) this.inc(now - received);
+        received = now;
+      },
+    });
+    let dropped = 0;
+    this.eventListenersDropped = new client.Counter({
+      name: 'uptivity_events_listeners_dropped_total',
+      help: 'Event stream clients cut off for not reading fast enough.',
+      registers: [this.registry],
+      collect() {
+        const now = metrics.liveEvents().dropped;
+        if (now > dropped) this.inc(now - dropped);
+        dropped = now;
+      },
+    });
+    this.eventPortUp = new client.Gauge({
+      name: 'uptivity_events_port_up',
+      help: "1 while the gateway is subscribed to the core's event port, else 0 (also before the first listener).",
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.liveEvents().up ? 1 : 0);
+      },
+    });
+    this.eventStreamBytes = new client.Gauge({
+      name: 'uptivity_events_buffered_bytes',
+      help: 'Bytes the event streams hold for clients beyond their sockets (bounded per client; a client that does not drain is cut).',
+      registers: [this.registry],
+      collect() {
+        let bytes = 0;
+        for (const streams of metrics.eventStreamSets) bytes += streams.stats.bufferedBytes;
+        this.set(bytes);
+      },
+    });
+  }
+
+  watchEventStreams(streams: { readonly stats: { bufferedBytes: number } }): void {
+    this.eventStreamSets.add(streams);
   }
 
   /**

@@ -62,13 +62,13 @@ function shapeChildren(children: readonly XmlElement[], parentPath: string, shap
     const value = child.children.length > 0 ? shapeChildren(child.children, path, shape) : undefined;
     if (pattern) {
       const key = `${jsonName(child.name.replace(/\d+$/, ''))}s`;
-      const list = (out[key] ??= []) as JsonValue[];
+      const list = (Object.hasOwn(out, key) && Array.isArray(out[key]) ? out[key] : (out[key] = [])) as JsonValue[];
       list.push(value ?? child.text);
       continue;
     }
     const key = jsonName(child.name);
     if (shape.lists.has(path) || (seen.get(child.name) ?? 0) > 1) {
-      const list = (Array.isArray(out[key]) ? out[key] : (out[key] = [])) as JsonValue[];
+      const list = (Object.hasOwn(out, key) && Array.isArray(out[key]) ? out[key] : (out[key] = [])) as JsonValue[];
       if (value) list.push(value);
       else {
         const holder: JsonObject = {};
@@ -83,7 +83,7 @@ function shapeChildren(children: readonly XmlElement[], parentPath: string, shap
     const at = list.lastIndexOf('/');
     if ((at === -1 ? '' : list.slice(0, at)) !== parentPath) continue;
     const key = jsonName(list.slice(at + 1));
-    if (!Array.isArray(out[key])) out[key] = [];
+    if (!Object.hasOwn(out, key) || !Array.isArray(out[key])) out[key] = [];
   }
   return out;
 }

@@ -3,7 +3,8 @@
  * parameter semantics, GET or POST with parameters in the query string, a form body, or both.
  * Each call becomes one XML request to the core; the core's answer goes back verbatim as
  * `text/xml`, HTTP 200 whatever its RESULTCODE. What the gateway itself refuses, or cannot get an
- * answer to, is an XML RESULT of the documented table with a fitting HTTP status.
+ * answer to, is an XML RESULT of the documented table with a fitting HTTP status. One exception:
+ * `type=events` from a caller that accepts `text/event-stream` gets the gateway's live event stream.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { findCommand, isValidRequestId, type CommandSpec } from '../../protocol/catalog.js';
@@ -11,6 +12,8 @@ import { ResultCode } from '../../protocol/result-codes.js';
 import { buildRequest } from '../../protocol/xml.js';
 import type { CorePool } from '../../core/pool.js';
 import { askCore } from '../core-call.js';
+import { acceptsEventStream, webApiEventSelection } from '../events/selection.js';
+import type { EventStreams } from '../events/stream.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import type { Refusal } from '../media/exports.js';
 import { mergeWebApiParams, type WebApiCall } from './parameters.js';
@@ -31,6 +34,11 @@ export interface WebApiOptions {
   coreTimeoutMs: number;
   /** Without it, those functions answer API_COMMAND_NOT_SUPPORTED. */
   gatewayCommands?: GatewayCommandHandler;
+  /**
+   * With it, `type=events` from a caller that accepts text/event-stream is answered with the live
+   * event stream of /api/v1/events; without that Accept header it still goes to the core.
+   */
+  eventStreams?: EventStreams;
 }
 
 export const webApiPaths = ['/webAPI.aspx', '/webAPI.php'] as const;
@@ -51,7 +59,7 @@ function callPairs(request: FastifyRequest): [string, string][] {
   return pairs;
 }
 
-export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs, gatewayCommands }) => {
+export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs, gatewayCommands, eventStreams }) => {
   const core = { pool, metrics, coreTimeoutMs };
   // The form body is kept raw: the duplicate rules need every name in its own casing and order.
   // Other bodies (JSON, text) are refused with 415 rather than silently ignored.
@@ -70,6 +78,13 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     const spec = findCommand(type);
     if (!isValidRequestId(requestId, spec?.minRequestId ?? 1)) {
       return sendResult(reply, 400, merged.call, ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be a positive integer no larger than 2147483647.');
+    }
+    if (spec?.servedBy === 'event-port' && eventStreams && acceptsEventStream(request.headers.accept)) {
+      const selection = webApiEventSelection(spec, merged.call.params, request.headers['last-event-id']);
+      if ('problem' in selection) return sendResult(reply, 400, merged.call, selection.resultCode, selection.problem);
+      return eventStreams.serve(reply, selection, () =>
+        sendResult(reply.header('retry-after', '5'), 503, merged.call, ResultCode.API_TOO_MANY_CLIENTS, 'The gateway serves no more event streams now; try again later.'),
+      );
     }
     if (spec?.servedBy === 'gateway') {
       if (gatewayCommands) return gatewayCommands(spec, merged.call, request, reply);

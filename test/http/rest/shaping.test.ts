@@ -62,7 +62,7 @@ describe('a RESULT as JSON', () => {
             firstName: 'CallCopy',
             agent: false,
             addTime: '1/1/0001 12:00:00 AM +00:00',
-            addTimeIso: '0001-01-01T00:00:00+00:00',
+            addTimeIso: null,
             modTime: '4/12/2017 3:51:30 PM-05:00',
             modTimeIso: '2017-04-12T15:51:30-05:00',
             siteId: -1,
@@ -82,6 +82,11 @@ describe('a RESULT as JSON', () => {
     });
     const odd = parseXml('<RESULT><NOTE>a</NOTE><NOTE>b</NOTE><DURATION>n/a</DURATION><ISTRUNK>maybe</ISTRUNK><RECORDINGTIME></RECORDINGTIME></RESULT>');
     assert.deepEqual(resultBody(odd, undefined), { note: ['a', 'b'], duration: 'n/a', isTrunk: 'maybe', recordingTime: null, recordingTimeIso: null });
+    const hostile = parseXml('<RESULT><CONSTRUCTOR>a</CONSTRUCTOR><CONSTRUCTOR>b</CONSTRUCTOR><__PROTO__><X>1</X></__PROTO__><TOSTRING0>c</TOSTRING0></RESULT>');
+    const shaped = resultBody(hostile, undefined);
+    assert.deepEqual(shaped['constructor'], ['a', 'b'], 'names of Object.prototype are plain fields');
+    assert.deepEqual(shaped['proto'], { x: '1' });
+    assert.equal(({} as Record<string, unknown>)['x'], undefined);
   });
 });
 

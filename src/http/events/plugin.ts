@@ -1,0 +1,93 @@
+/**
+ * `GET /api/v1/events`: the XML core's CALLCOPYEVENTs as Server-Sent Events, in the JSON form of
+ * protocol/event-json, filtered by class, type and device, resumable with Last-Event-ID. The format
+ * of the stream is described in ./stream.ts.
+ *
+ * When the core's event port cannot be reached, the stream still opens (200) and says so with a
+ * `status` event, then carries events once the subscription is back. A 503 would be final for a
+ * browser: EventSource gives up for good on any status but 200, while an open stream lets it ride
+ * out a core restart. 503 is kept for what a retry later does fix: the listener bound, shutdown.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { findCommand, findParam } from '../../protocol/catalog.js';
+import { eventSpecs } from '../../protocol/events.js';
+import { eventIdPattern, restEventSelection, type EventsQuery } from './selection.js';
+import { eventStreamType, type EventStreams } from './stream.js';
+
+export interface EventsPluginOptions {
+  streams: EventStreams;
+}
+
+export const eventsPath = '/api/v1/events';
+
+/** The longest device filter: what the event port takes as EVENTVALUE. */
+const maxDeviceIdLength = findParam(findCommand('EVENTS')!, 'EVENTVALUE')?.maxLength ?? 64;
+const eventTypes = eventSpecs.map((spec) => spec.type);
+
+const errorBody = {
+  type: 'object',
+  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+export const eventsRouteSchema = {
+  summary: 'Live events of the XML core (Server-Sent Events)',
+  description:
+    'A text/event-stream of the CALLCOPYEVENTs of the XML core as JSON: each message has the event type as its event name, ' +
+    'an increasing id, and as data {id, type, eventClass, module, eventXref, receivedAt, times, data}. ' +
+    'A `status` event tells whether the core\'s event port is up; a `gap` event says that events after Last-Event-ID ' +
+    `are no longer held. Event types: ${eventTypes.join(', ')}.`,
+  tags: ['events'],
+  produces: [eventStreamType],
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      class: { type: 'string', enum: ['CALL', 'RECORD', 'call', 'record'], description: 'Only events of this class.' },
+      type: {
+        type: 'string',
+        maxLength: 512,
+        pattern: '^[A-Za-z_]+( *, *[A-Za-z_]+)*$',
+        description: `Only events of these types, comma-separated: ${eventTypes.join(', ')}.`,
+      },
+      deviceId: { type: 'string', minLength: 1, maxLength: maxDeviceIdLength, description: 'Only events of this device (DEVICEID).' },
+      lastEventId: {
+        type: 'string',
+        pattern: eventIdPattern,
+        description: 'Resume after this event id, for clients that cannot send the Last-Event-ID header (the header wins).',
+      },
+    },
+  },
+  headers: {
+    type: 'object',
+    properties: {
+      'last-event-id': { type: 'string', pattern: eventIdPattern, description: 'Resume after this event id (sent by EventSource when it reconnects).' },
+    },
+  },
+  response: {
+    200: {
+      description: 'The event stream; it stays open until the client or the gateway ends it.',
+      content: { [eventStreamType]: { schema: { type: 'string' } } },
+    },
+    // Media types named, or OpenAPI would give these the route's text/event-stream.
+    400: { description: 'A filter names no event type, or a bad event id.', content: { 'application/json': { schema: errorBody } } },
+    503: {
+      description: 'Too many listeners, or the gateway is shutting down. Retry after Retry-After seconds.',
+      content: { 'application/json': { schema: errorBody } },
+    },
+  },
+};
+
+export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app, { streams }) => {
+  app.get<{ Querystring: EventsQuery }>(eventsPath, { schema: eventsRouteSchema }, (request, reply) => {
+    const selection = restEventSelection(request.query, request.headers['last-event-id']);
+    if ('problem' in selection) {
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: selection.problem });
+    }
+    return streams.serve(reply, selection, () =>
+      reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ statusCode: 503, error: 'Service Unavailable', message: 'The gateway serves no more event streams now; try again later.' }),
+    );
+  });
+};

@@ -1,0 +1,199 @@
+/**
+ * The core's live events as Server-Sent Events, for any route that serves them (`/api/v1/events`
+ * and the WebAPI's `type=events`). What a client receives:
+ *
+ *   event: status            first, and whenever the subscription to the core's event port changes:
+ *   data: {"eventPort":"up"}   connecting, up or down (no id: status is not part of the history)
+ *
+ *   event: gap               when Last-Event-ID names an event no longer held (or not of this run):
+ *   data: {"lastEventId":N,"resumeFrom":M}   events from M on follow
+ *
+ *   id: 1767225600000042     each CALLCOPYEVENT: the event type as the SSE event name, the
+ *   event: CALLSTART         increasing id that Last-Event-ID resumes from, the JSON form of
+ *   data: {...}              protocol/event-json as data
+ *
+ *   : heartbeat              a comment every heartbeat interval, so proxies keep the stream open
+ *
+ * The framing is written here rather than with an SSE plugin (@fastify/sse, fastify-sse-v2,
+ * better-sse): each waits on a slow client per message or buffers for it, while here a slow client
+ * must cost nothing but its own socket buffers and then be dropped, which the EventFeed's cursors
+ * do; what is left is a few lines of `field: value` text. The stream is a PassThrough handed to
+ * reply.send(), so Fastify's lifecycle (request ids, the request log line, metrics, a client
+ * disconnecting) applies as to any other response.
+ */
+import { PassThrough } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import type { EventRecord, FeedAttachment, FeedEndReason, FeedListener, UpstreamState } from '../../core/event-feed.js';
+import { selects, type EventSelection } from './selection.js';
+
+/** What the streams read from: the core event subscription, or anything that feeds the same way. */
+export interface LiveEventSource {
+  listen(listener: FeedListener, lastEventId?: number): FeedAttachment | undefined;
+}
+
+export interface EventStreamOptions {
+  heartbeatMs: number;
+  /** A stream whose socket has not drained for this long is dropped, even if no event passes it. */
+  stallMs?: number;
+  /** Bytes a stream holds beyond its socket before it stops taking events (they wait in the feed). */
+  highWaterMark?: number;
+  /** After shutdown ends a stream, how long its last bytes may take before the socket is cut. */
+  closeGraceMs?: number;
+}
+
+export const eventStreamType = 'text/event-stream';
+
+export function eventFrame(record: EventRecord): string {
+  // The type matched ^[A-Z][A-Z0-9_]*$ when read and JSON.stringify escapes CR and LF, so neither
+  // field can break the framing.
+  return `id: ${record.id}\nevent: ${record.type}\ndata: ${record.json}\n\n`;
+}
+
+const statusFrame = (state: UpstreamState): string => `event: status\ndata: {"eventPort":"${state === 'idle' ? 'connecting' : state}"}\n\n`;
+const gapFrame = (lastEventId: number, resumeFrom: number): string => `event: gap\ndata: {"lastEventId":${lastEventId},"resumeFrom":${resumeFrom}}\n\n`;
+const heartbeatFrame = ': heartbeat\n\n';
+
+class EventStream implements FeedListener {
+  readonly body: PassThrough;
+  attachment: FeedAttachment | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** When a write last found the stream full, until it drains. */
+  private fullSince: number | undefined;
+
+  constructor(
+    private readonly selection: EventSelection,
+    private readonly options: Required<EventStreamOptions>,
+    onClose: (stream: EventStream) => void,
+  ) {
+    this.body = new PassThrough({ highWaterMark: options.highWaterMark });
+    this.body.on('drain', () => {
+      this.fullSince = undefined;
+      this.attachment?.resume();
+    });
+    this.body.once('close', () => {
+      clearInterval(this.heartbeat);
+      this.attachment?.detach();
+      onClose(this);
+    });
+    // Fastify destroys the body when the client goes; that may come as an error, which is expected.
+    this.body.on('error', () => undefined);
+  }
+
+  start(attachment: FeedAttachment): void {
+    this.attachment = attachment;
+    this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get bufferedBytes(): number {
+    return this.body.writableLength + this.body.readableLength;
+  }
+
+  private write(text: string): boolean {
+    if (this.body.destroyed || this.body.writableEnded) return false;
+    const more = this.body.write(text);
+    if (!more) this.fullSince ??= performance.now();
+    return more;
+  }
+
+  private beat(): void {
+    if (this.fullSince === undefined) {
+      this.write(heartbeatFrame);
+    } else if (performance.now() - this.fullSince >= this.options.stallMs) {
+      this.attachment?.drop('stalled');
+    }
+  }
+
+  deliver(record: EventRecord): boolean {
+    if (!selects(this.selection, record)) return true;
+    return this.write(eventFrame(record));
+  }
+
+  gap(lastEventId: number, resumeFrom: number): void {
+    this.write(gapFrame(lastEventId, resumeFrom));
+  }
+
+  /** Written even when the stream is full: a status is rare (reconnects back off) and small. */
+  upstream(state: UpstreamState): void {
+    this.write(statusFrame(state));
+  }
+
+  end(reason: FeedEndReason): void {
+    clearInterval(this.heartbeat);
+    if (reason !== 'closing') {
+      // Fell behind: cut, so that what its socket holds is freed now. A client that reconnects
+      // with Last-Event-ID gets what it missed while the buffer still holds it.
+      this.body.destroy();
+      return;
+    }
+    this.body.end();
+    const cut = setTimeout(() => this.body.destroy(), this.options.closeGraceMs);
+    cut.unref();
+    this.body.once('close', () => clearTimeout(cut));
+  }
+
+  /** Shutdown: end the response so that the server can close. */
+  close(): void {
+    this.attachment?.detach();
+    this.end('closing');
+  }
+}
+
+export interface EventStreamStats {
+  open: number;
+  /** Bytes the open streams hold beyond their sockets. */
+  bufferedBytes: number;
+}
+
+/** The SSE responses of one Fastify instance, each fed by the shared source. */
+export class EventStreams {
+  private readonly open = new Set<EventStream>();
+  private readonly options: Required<EventStreamOptions>;
+  private closing = false;
+
+  constructor(
+    private readonly source: LiveEventSource,
+    options: EventStreamOptions,
+  ) {
+    this.options = {
+      heartbeatMs: options.heartbeatMs,
+      stallMs: options.stallMs ?? Math.max(60_000, 4 * options.heartbeatMs),
+      highWaterMark: options.highWaterMark ?? 64 * 1024,
+      closeGraceMs: options.closeGraceMs ?? 1000,
+    };
+  }
+
+  get stats(): EventStreamStats {
+    let bufferedBytes = 0;
+    for (const stream of this.open) bufferedBytes += stream.bufferedBytes;
+    return { open: this.open.size, bufferedBytes };
+  }
+
+  /**
+   * Answer with the event stream. `refuse` answers instead, in the route's own format, when no more
+   * listeners are allowed or the gateway is shutting down.
+   */
+  serve(reply: FastifyReply, selection: EventSelection, refuse: () => FastifyReply): FastifyReply {
+    if (this.closing) return refuse();
+    const stream = new EventStream(selection, this.options, (closed) => this.open.delete(closed));
+    const attachment = this.source.listen(stream, selection.lastEventId);
+    if (!attachment) {
+      stream.body.destroy();
+      return refuse();
+    }
+    this.open.add(stream);
+    stream.start(attachment);
+    return reply
+      .type(eventStreamType)
+      .header('cache-control', 'no-cache')
+      // nginx and its kin buffer responses unless told not to.
+      .header('x-accel-buffering', 'no')
+      .send(stream.body);
+  }
+
+  /** End every stream (graceful shutdown must not wait on clients that never leave). */
+  closeAll(): void {
+    this.closing = true;
+    for (const stream of [...this.open]) stream.close();
+  }
+}
