@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool } from './core/pool.js';
+import { docsPlugin } from './http/docs/plugin.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin, requestIdHeader } from './http/ops/plugin.js';
 import { webApiPlugin } from './http/webapi/plugin.js';
@@ -82,6 +83,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     loggerInstance: deps.logger ?? createLogger(deps.logLevel ?? 'info'),
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  app.register(docsPlugin);
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });
   const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs });
   app.register(webApiPlugin, { pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
