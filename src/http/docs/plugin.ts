@@ -98,7 +98,9 @@ const docs: FastifyPluginAsync = async (app) => {
     routePrefix: docsPath,
     staticCSP: contentSecurityPolicy,
     theme: { title: `${packageManifest.name} API` },
-    uiConfig: { docExpansion: 'list', deepLinking: true, displayOperationId: true },
+    // BaseLayout leaves out the top bar: its box to load another document has no use here, and its
+    // Swagger logo carries an inline <style> that the policy above rightly refuses.
+    uiConfig: { layout: 'BaseLayout', docExpansion: 'list', deepLinking: true, displayOperationId: true },
   });
 
   let text: string | undefined;
