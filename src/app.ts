@@ -10,6 +10,8 @@ import { docsPlugin } from './http/docs/plugin.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin, requestIdHeader } from './http/ops/plugin.js';
 import { webApiPlugin } from './http/webapi/plugin.js';
+import { restPlugin } from './http/rest/plugin.js';
+import { restPrefix } from './http/rest/operations.js';
 import { exportHandler } from './http/media/exports.js';
 import type { RecordingFiles } from './media/recording-files.js';
 import type { TranscodeSlots } from './media/transcode-slots.js';
@@ -81,11 +83,14 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newRequestId();
     },
     loggerInstance: deps.logger ?? createLogger(deps.logLevel ?? 'info'),
+    // A REST body with a field its schema does not know is refused, not silently stripped.
+    ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
   app.register(docsPlugin);
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });
   const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs });
   app.register(webApiPlugin, { pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
+  app.register(restPlugin, { prefix: restPrefix, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
   return app;
 }

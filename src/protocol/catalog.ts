@@ -29,6 +29,34 @@ export interface ParamSpec {
   /** Other names the manuals use for this parameter (`KEEP_DAYS`, `USER_ID`, `AGENT_ID`...). */
   aliases?: readonly string[];
   description?: string;
+  /** A comma-separated list of recording IDs (a JSON array on the REST surface). */
+  list?: boolean;
+  /** Seconds since 1970 (the REST surface also takes an ISO-8601 date). */
+  unixTime?: boolean;
+}
+
+/**
+ * A route of the REST surface onto a command, under /api/v1. Body fields (POST, PUT, PATCH) or
+ * query parameters (GET, DELETE) are the command's parameters under their JSON names.
+ */
+export interface RestRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path parameters are named by their JSON name: `/devices/{deviceId}`. */
+  path: string;
+  /** What the route does, when the command's summary does not say it. */
+  summary?: string;
+  /** Parameters the route sets itself (ACTION=ADD). */
+  fixed?: Readonly<Record<string, string>>;
+  /** The only parameters the route takes besides its path parameters (default: all the command's). */
+  only?: readonly string[];
+  /** Parameters the route does not take. */
+  omit?: readonly string[];
+  /** JSON names other than the derived one (CALLCOUNT is `limit`). */
+  rename?: Readonly<Record<string, string>>;
+  /** Values sent when the caller gives none. */
+  defaults?: Readonly<Record<string, string>>;
+  /** Several commands behind one route, told apart by the value of this field (a blackout's `scope`). */
+  variant?: { field: string; value: string; isDefault?: boolean; description: string };
 }
 
 export type CommandCategory =
@@ -56,6 +84,8 @@ export interface CommandSpec {
   atLeastOneOf: readonly (readonly string[])[];
   /** Groups of which at most one parameter may be given. */
   atMostOneOf: readonly (readonly string[])[];
+  /** Its routes on the REST surface (besides POST /api/v1/commands/{type}, which reaches every command). */
+  rest: readonly RestRoute[];
   /** ACTION values, when the command takes an ACTION. */
   actions?: readonly string[];
   result: {
@@ -149,9 +179,9 @@ const p = {
   roleName: text('ROLENAME', 255), // not in the data type tables
   uniqueField: text('UNIQUEFIELD', 255, { description: 'A column of the Recording table that identifies the record.' }),
   uniqueId: text('UNIQUEID', 255, { description: 'The value of UNIQUEFIELD for the wanted record.' }),
-  ident: text('IDENT', 255, { description: 'Recording IDs, comma-separated.' }),
+  ident: text('IDENT', 255, { description: 'Recording IDs, comma-separated.', list: true }),
   /** The export functions and RECORDINGINFO are not bound by the EMAIL tables' varchar(255). */
-  identList: text('IDENT', 20_000, { description: `Recording IDs, comma-separated (up to ${maxRecordingIdents}).` }),
+  identList: text('IDENT', 20_000, { description: `Recording IDs, comma-separated (up to ${maxRecordingIdents}).`, list: true }),
   encrypt: flag('ENCRYPT', { description: 'Y: encrypt the exported CAV file (needs PASSWORD).' }),
   password: text('PASSWORD', 255, { description: 'Password of an encrypted CAV export.' }),
 };
@@ -199,13 +229,107 @@ const deviceSelectors = ['DEVICEID', 'DEVICEALIAS', 'STATIONNAME', 'SYS_USER', '
 const agentSelectors = ['DEVICEID', 'DEVICEALIAS', 'CRM_USER', 'SYS_USER'] as const;
 
 // ---------------------------------------------------------------------------------------------
+// The REST surface: resources and verbs for the commands. Every command is also reachable as
+// POST /api/v1/commands/{type}; a command without routes here is reached that way only.
+
+const deviceFields = ['DEVICEID', 'CALLINSTANCE', 'CRM_USER', 'SYS_USER', 'DEVICEALIAS', 'STATIONNAME', 'UPDATE_IF_NOT_RECORDING'];
+const blackoutScope = (value: 'call' | 'agent'): RestRoute['variant'] => ({
+  field: 'scope',
+  value,
+  isDefault: value === 'call',
+  description: 'call: the call instance (the last call of the device without callInstance); agent: everything of the agent.',
+});
+const addAndDelete = (path: string, summaries: [string, string], only: readonly string[] = []): RestRoute[] => [
+  { method: 'PUT', path, summary: summaries[0], fixed: { ACTION: 'ADD' }, only },
+  { method: 'DELETE', path, summary: summaries[1], fixed: { ACTION: 'DELETE' }, only: [] },
+];
+
+const restRoutes: Readonly<Record<string, readonly RestRoute[]>> = {
+  TEST: [{ method: 'GET', path: '/system/test' }],
+  CALLSTART: [{ method: 'POST', path: '/calls/start' }],
+  CALLSTOP: [{ method: 'POST', path: '/calls/stop' }],
+  CALLUPDATE: [
+    { method: 'POST', path: '/calls/update' },
+    { method: 'PATCH', path: '/recordings/{recordId}', summary: 'Update the data of a finished recording.', omit: deviceFields },
+  ],
+  RECORDSTART: [{ method: 'POST', path: '/recordings/start' }],
+  RECORDSTOP: [{ method: 'POST', path: '/recordings/stop' }],
+  DEVICELIST: [{ method: 'GET', path: '/devices' }],
+  DEVICESTATUS: [{ method: 'GET', path: '/devices/{deviceId}', only: [] }],
+  DEVICERECORDINGSTATUS: [{ method: 'GET', path: '/devices/{deviceId}/instances', only: [] }],
+  SYSTEMSTATUS: [{ method: 'GET', path: '/system/status' }],
+  CHANNELS: [{ method: 'GET', path: '/system/channels' }],
+  STATIONS: [{ method: 'GET', path: '/system/stations' }],
+  FETCHTERMINOLOGY: [{ method: 'GET', path: '/system/terminology' }],
+  CALLLIST: [{ method: 'GET', path: '/recordings', rename: { CALLCOUNT: 'limit' } }],
+  CHATSTART: [{ method: 'POST', path: '/chats/start' }],
+  CHATSTOP: [{ method: 'POST', path: '/chats/stop' }],
+  CHATUPDATE: [{ method: 'POST', path: '/chats/update' }],
+  BLACKOUTSTART: [{ method: 'POST', path: '/blackouts/start', variant: blackoutScope('call') }],
+  BLACKOUTSTOP: [{ method: 'POST', path: '/blackouts/stop', variant: blackoutScope('call') }],
+  AGENTBLACKOUTSTART: [{ method: 'POST', path: '/blackouts/start', variant: blackoutScope('agent') }],
+  AGENTBLACKOUTSTOP: [{ method: 'POST', path: '/blackouts/stop', variant: blackoutScope('agent') }],
+  IMPORTUSER: [
+    { method: 'GET', path: '/users', summary: 'Every user.', fixed: { ACTION: 'LIST' }, only: [] },
+    { method: 'POST', path: '/users', summary: 'Add a user.', fixed: { ACTION: 'ADD' }, omit: ['USERID', 'ADD_TIME', 'MOD_TIME'] },
+    { method: 'PATCH', path: '/users/{userId}', summary: 'Modify a user.', fixed: { ACTION: 'MODIFY' }, omit: ['ADD_TIME', 'MOD_TIME'] },
+    { method: 'DELETE', path: '/users/{userId}', summary: 'Delete a user (marked deleted; its phones are freed).', fixed: { ACTION: 'DELETE' }, only: [] },
+  ],
+  IMPORTAGENTPHONE: addAndDelete('/users/{agentId}/phones/{phoneId}', ["Associate a phone with an agent.", "Remove a phone from an agent."]),
+  IMPORTWORKSTATION: [{ method: 'PUT', path: '/system/stations/{stationName}' }],
+  ADDGROUP: [{ method: 'POST', path: '/groups' }],
+  MODIFYGROUPPERMISSION: addAndDelete('/groups/{groupId}/agents/{agentId}', ['Add an agent (and device) to a group.', 'Remove an agent from a group.'], ['DEVICEID', 'PHONEID']),
+  MODIFYUSERGROUPPERMISSION: addAndDelete('/groups/{groupId}/viewers/{username}', ['Let a user view a group.', 'Stop a user viewing a group.'], ['DEVICEID']),
+  MODIFYROLE: [
+    { method: 'POST', path: '/roles', summary: 'Add a role.', fixed: { ACTION: 'ADD' } },
+    { method: 'PATCH', path: '/roles/{roleName}', summary: "Change a role's description.", fixed: { ACTION: 'MODIFY' } },
+    { method: 'DELETE', path: '/roles/{roleName}', summary: 'Delete a role.', fixed: { ACTION: 'DELETE' }, only: [] },
+  ],
+  MODIFYROLEGROUPPERMISSION: addAndDelete('/roles/{roleName}/groups/{groupName}', ['Assign a group to a role.', 'Remove a group from a role.']),
+  MODIFYROLEPERMISSION: addAndDelete('/roles/{roleName}/permissions/{permissionName}', ['Grant a permission to a role.', 'Revoke a permission of a role.']),
+  MODIFYUSERROLE: addAndDelete('/roles/{roleName}/users/{userId}', ['Assign a role to a user.', 'Remove a role from a user.']),
+  EMAIL: [{ method: 'POST', path: '/recordings/{recordId}/email', only: ['TOADDRESS', 'MEDIA_FORMAT', 'ENCRYPT', 'PASSWORD'], rename: { IDENT: 'recordId' } }],
+  COMBINEDEMAIL: [{ method: 'POST', path: '/recordings/email', omit: ['UNIQUEID'], rename: { IDENT: 'recordIds' } }],
+  AGENTWINDOW: [{ method: 'GET', path: '/agents/window' }],
+  EXPORT: [
+    {
+      method: 'GET',
+      path: '/recordings/{recordId}/media',
+      fixed: { UNIQUEFIELD: 'ident' },
+      rename: { UNIQUEID: 'recordId', MEDIA_FORMAT: 'format' },
+      defaults: { MEDIA_FORMAT: 'WAV' },
+    },
+  ],
+  COMBINEDEXPORT: [
+    {
+      method: 'GET',
+      path: '/recordings/media',
+      rename: { IDENT: 'recordIds', MEDIA_FORMAT: 'format' },
+      defaults: { MEDIA_FORMAT: 'WAV' },
+      variant: { field: 'as', value: 'combined', description: 'zip: a ZIP with one file per recording; combined: one file of them all, in order.' },
+    },
+  ],
+  MULTIEXPORT: [
+    {
+      method: 'GET',
+      path: '/recordings/media',
+      rename: { IDENT: 'recordIds', MEDIA_FORMAT: 'format' },
+      defaults: { MEDIA_FORMAT: 'WAV' },
+      variant: { field: 'as', value: 'zip', isDefault: true, description: 'zip: a ZIP with one file per recording; combined: one file of them all, in order.' },
+    },
+  ],
+  RECORDINGINFO: [{ method: 'GET', path: '/recordings/{recordId}', rename: { IDENT: 'recordId' }, only: [] }],
+};
+
+// ---------------------------------------------------------------------------------------------
 // Commands
 
-type Draft = Omit<CommandSpec, 'required' | 'atLeastOneOf' | 'atMostOneOf' | 'result' | 'mutates' | 'servedBy' | 'dispatchedToCores' | 'minRequestId'> &
+type Draft = Omit<CommandSpec, 'required' | 'atLeastOneOf' | 'atMostOneOf' | 'result' | 'mutates' | 'servedBy' | 'dispatchedToCores' | 'minRequestId' | 'rest'> &
   Partial<CommandSpec>;
 
 function command(draft: Draft): CommandSpec {
   return {
+    rest: restRoutes[draft.type] ?? [],
     required: [],
     atLeastOneOf: [],
     atMostOneOf: [],
@@ -372,8 +496,8 @@ export const commands: readonly CommandSpec[] = [
     params: [
       p.deviceId, p.crmUser, p.sysUser, p.deviceAlias, p.group, p.gate, p.ani, p.dnis, ...userFields,
       int32('CALLCOUNT', { description: 'Number of calls to return.' }),
-      int64('CALLDATESTART', { description: 'Earliest recording time, UNIX time.' }),
-      int64('CALLDATEEND', { description: 'Latest recording time, UNIX time.' }),
+      int64('CALLDATESTART', { description: 'Earliest recording time, UNIX time.', unixTime: true }),
+      int64('CALLDATEEND', { description: 'Latest recording time, UNIX time.', unixTime: true }),
     ],
     result: { lists: ['SEARCHRESULT'] },
   }),
@@ -679,6 +803,35 @@ export const commands: readonly CommandSpec[] = [
     oneOf('STATUS', ['A', 'I']), text('SYS_DOMAIN', 30), int32('SITE_ID'), text('MOBILE_ID', 64),
   ], 'Add, modify, delete or list agents.'),
 ];
+
+// ---------------------------------------------------------------------------------------------
+// What the fields of answers hold, for the REST surface's JSON (a field not named here is text).
+
+export type ResultFieldType =
+  /** A whole number. */
+  | 'integer'
+  /** A decimal figure (percentages). */
+  | 'number'
+  /** 'Y' or 'N'. */
+  | 'flag'
+  /** 'TRUE' or 'FALSE'. */
+  | 'truth'
+  /** A time as the product writes it ("2/1/2011 11:49:32 AM"). */
+  | 'time'
+  /** Seconds since 1970. */
+  | 'unix-time';
+
+export const resultFieldTypes: ReadonlyMap<string, ResultFieldType> = new Map<string, ResultFieldType>([
+  ...(['COUNT', 'DURATION', 'RECORDID', 'CALLNUMBER', 'ID', 'GROUPID', 'USER_ID', 'USERID', 'SITE_ID', 'ROLEID', 'AGENTID', 'KEEPDAYS', 'PRIORITY'] as const).map(
+    (name) => [name, 'integer'] as const,
+  ),
+  ...(['RECORDINGTOTALDISKCAPACITY', 'RECORDINGTOTALDISKFREE', 'SYSTEMRAMTOTAL', 'SYSTEMRAMFREE', 'SYSTEMRAMUSED'] as const).map((name) => [name, 'integer'] as const),
+  ...(['RECORDINGTOTALDISKFREEPCT', 'SYSTEMRAMUSEDPCT'] as const).map((name) => [name, 'number'] as const),
+  ...(['ISRECORDING', 'ISRECORDINGVIDEO', 'ISTRUNK'] as const).map((name) => [name, 'flag'] as const),
+  ['AGENT', 'truth'],
+  ...(['STARTTIME', 'STOPTIME', 'LASTSTATECHANGE', 'ADD_TIME', 'MOD_TIME', 'LASTUPDATE'] as const).map((name) => [name, 'time'] as const),
+  ...(['RECORDINGTIME', 'LASTSTATECHANGEUNIXTIME'] as const).map((name) => [name, 'unix-time'] as const),
+]);
 
 const byType = new Map<string, CommandSpec>();
 for (const spec of commands) {

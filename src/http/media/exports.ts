@@ -46,6 +46,15 @@ interface ExportBody {
 
 class BadExport extends Error {}
 
+/** How a surface refuses a call in its own format: an XML RESULT on the WebAPI, problem+json on REST. */
+export type Refusal = (
+  reply: FastifyReply,
+  status: number,
+  header: { type: string; requestId: string | undefined },
+  code: number,
+  message: string,
+) => FastifyReply;
+
 function canonicalParams(spec: CommandSpec, params: ReadonlyMap<string, string>): Map<string, string> {
   const canonical = new Map<string, string>();
   for (const [name, value] of params) canonical.set(findParam(spec, name)?.name ?? name, value.trim());
@@ -122,12 +131,12 @@ export function exportHandler(options: ExportOptions) {
   const { pool, files, slots, metrics } = options;
   metrics.activeTranscodes = () => slots.active;
 
-  return async (spec: CommandSpec, call: WebApiCall, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+  return async (spec: CommandSpec, call: WebApiCall, request: FastifyRequest, reply: FastifyReply, refuse: Refusal = sendResult): Promise<FastifyReply> => {
     const requestId = call.requestId!.trim();
     const params = canonicalParams(spec, call.params);
     const problems = checkParams(spec, params);
     if (problems.length > 0) {
-      return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, problems.map((p) => p.problem).join('; ') + '.');
+      return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, problems.map((p) => p.problem).join('; ') + '.');
     }
     // checkParams has held MEDIA_FORMAT to the catalog's values.
     const format = params.get('MEDIA_FORMAT')!.toLowerCase() as ExportFormat;
@@ -135,21 +144,21 @@ export function exportHandler(options: ExportOptions) {
     const encrypt = format === 'cav' && params.get('ENCRYPT')?.toUpperCase() === 'Y';
     const password = params.get('PASSWORD');
     if (encrypt && !password) {
-      return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, 'ENCRYPT=Y needs a PASSWORD.');
+      return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, 'ENCRYPT=Y needs a PASSWORD.');
     }
 
     let recordings: ExportedRecording[];
     try {
       recordings = await resolveRecordings((r) => pool.request(r), requestId, selectionOf(spec, params), files);
     } catch (error) {
-      if (error instanceof BadExport) return sendResult(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, error.message);
+      if (error instanceof BadExport) return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, error.message);
       if (error instanceof ResolutionError) {
-        return sendResult(reply, httpStatusForResultCode(error.resultCode), call, error.resultCode, error.message);
+        return refuse(reply, httpStatusForResultCode(error.resultCode), call, error.resultCode, error.message);
       }
       const failure = describeCoreFailure(error, options.coreTimeoutMs);
       request.log.warn({ err: error, type: spec.type }, 'export resolution failed');
       if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
-      return sendResult(reply, failure.httpStatus, call, failure.resultCode, failure.message);
+      return refuse(reply, failure.httpStatus, call, failure.resultCode, failure.message);
     }
 
     const abort = new AbortController();
@@ -166,11 +175,11 @@ export function exportHandler(options: ExportOptions) {
         : singleBody(spec, recordings, format, encrypt ? password : undefined, tools);
     let release: (() => void) | undefined;
     if (body.usesFfmpeg) {
-      if (!ffmpeg) return sendResult(reply, 501, call, ResultCode.API_COMMAND_NOT_SUPPORTED, `No ffmpeg is available to export ${format}.`);
+      if (!ffmpeg) return refuse(reply, 501, call, ResultCode.API_COMMAND_NOT_SUPPORTED, `No ffmpeg is available to export ${format}.`);
       release = slots.tryAcquire();
       if (!release) {
         reply.header('retry-after', '5');
-        return sendResult(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot is busy; try again shortly.');
+        return refuse(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot is busy; try again shortly.');
       }
     }
 

@@ -10,13 +10,20 @@ import { findCommand, isValidRequestId, type CommandSpec } from '../../protocol/
 import { ResultCode } from '../../protocol/result-codes.js';
 import { buildRequest } from '../../protocol/xml.js';
 import type { CorePool } from '../../core/pool.js';
-import { describeCoreFailure } from '../core-failures.js';
+import { askCore } from '../core-call.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
+import type { Refusal } from '../media/exports.js';
 import { mergeWebApiParams, type WebApiCall } from './parameters.js';
 import { sendResult, xmlType } from './result-reply.js';
 
 /** How the gateway serves the WebAPI's own functions (EXPORT, COMBINEDEXPORT, MULTIEXPORT). */
-export type GatewayCommandHandler = (spec: CommandSpec, call: WebApiCall, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
+export type GatewayCommandHandler = (
+  spec: CommandSpec,
+  call: WebApiCall,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  refuse?: Refusal,
+) => Promise<FastifyReply>;
 
 export interface WebApiOptions {
   pool: CorePool;
@@ -45,6 +52,7 @@ function callPairs(request: FastifyRequest): [string, string][] {
 }
 
 export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs, gatewayCommands }) => {
+  const core = { pool, metrics, coreTimeoutMs };
   // The form body is kept raw: the duplicate rules need every name in its own casing and order.
   // Other bodies (JSON, text) are refused with 415 rather than silently ignored.
   app.removeAllContentTypeParsers();
@@ -68,21 +76,14 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
       return sendResult(reply, 501, merged.call, ResultCode.API_COMMAND_NOT_SUPPORTED, `${spec.type} is not available in this version of the gateway.`);
     }
     // Unknown types go to the core too: it is the authority on what it serves (API_UNKNOWN_MESSAGE_TYPE).
-    const xml = buildRequest(type, requestId!.trim(), params);
-    const started = performance.now();
-    const elapsed = (): number => (performance.now() - started) / 1000;
-    pool.request({ type, requestId: requestId!.trim(), xml }).then(
-      (answer) => {
-        metrics.observeCoreRequest(type, answer.resultType || 'NONE', elapsed());
-        reply.type(xmlType).send(answer.bytes);
-      },
-      (error: unknown) => {
-        const failure = describeCoreFailure(error, coreTimeoutMs);
-        metrics.observeCoreRequest(type, failure.label, elapsed());
-        request.log.warn({ err: error, type }, 'core request failed');
-        if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
-        sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message);
-      },
+    const id = requestId!.trim();
+    askCore(
+      core,
+      request,
+      reply,
+      { type, requestId: id, xml: buildRequest(type, id, params) },
+      (answer) => reply.type(xmlType).send(answer.bytes),
+      (failure) => sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message),
     );
     return reply;
   };

@@ -1,0 +1,46 @@
+/**
+ * One request to the XML core on behalf of an HTTP caller, the same for every surface: timed and
+ * counted by TYPE and RESULTTYPE, and a failure described once (status, RESULTCODE, message,
+ * Retry-After) for the surface to render in its own format (XML RESULT, problem+json).
+ * Callbacks rather than a promise: this is the hot path of the WebAPI.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CoreAnswer, CorePool } from '../core/pool.js';
+import { describeCoreFailure, type CoreFailure } from './core-failures.js';
+import type { GatewayMetrics } from './ops/metrics.js';
+
+export interface CoreCallDependencies {
+  pool: CorePool;
+  metrics: GatewayMetrics;
+  coreTimeoutMs: number;
+}
+
+export interface CoreCall {
+  type: string;
+  requestId: string;
+  xml: string;
+}
+
+export function askCore(
+  deps: CoreCallDependencies,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  call: CoreCall,
+  answered: (answer: CoreAnswer) => void,
+  failed: (failure: CoreFailure) => void,
+): void {
+  const started = performance.now();
+  deps.pool.request(call).then(
+    (answer) => {
+      deps.metrics.observeCoreRequest(call.type, answer.resultType || 'NONE', (performance.now() - started) / 1000);
+      answered(answer);
+    },
+    (error: unknown) => {
+      const failure = describeCoreFailure(error, deps.coreTimeoutMs);
+      deps.metrics.observeCoreRequest(call.type, failure.label, (performance.now() - started) / 1000);
+      request.log.warn({ err: error, type: call.type }, 'core request failed');
+      if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
+      failed(failure);
+    },
+  );
+}

@@ -1,0 +1,247 @@
+/**
+ * The REST/JSON surface under /api/v1, generated from the command catalog: the resource routes of
+ * operations.ts and POST /api/v1/commands/{type}, which reaches any command with a JSON object of
+ * parameters. Bodies and query strings are validated against the catalog's schemas before anything
+ * reaches the core; answers are the RESULT as JSON (result-json.ts); failures are problem+json with
+ * the HTTP status of the one RESULTCODE table. A caller may omit requestId; the gateway assigns one.
+ */
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { checkParams, findCommand, findParam, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
+import { jsonName } from '../../protocol/json-names.js';
+import { isoToUnixTime } from '../../protocol/product-time.js';
+import { ResultCode, httpStatusForResultCode, isSuccessCode } from '../../protocol/result-codes.js';
+import { buildRequest, isXmlName } from '../../protocol/xml.js';
+import type { CoreAnswer } from '../../core/pool.js';
+import { askCore, type CoreCallDependencies } from '../core-call.js';
+import type { Refusal } from '../media/exports.js';
+import type { GatewayCommandHandler } from '../webapi/plugin.js';
+import { webApiLimits } from '../webapi/parameters.js';
+import { restOperations, type CommandBinding, type RestOperation } from './operations.js';
+import { sendProblem, type ProblemField } from './problem.js';
+import { resultBody } from './result-json.js';
+import { problemSchema, requestIdSchema } from './schemas.js';
+
+export interface RestOptions extends CoreCallDependencies {
+  /** EXPORT, COMBINEDEXPORT and MULTIEXPORT; without it they answer API_COMMAND_NOT_SUPPORTED. */
+  gatewayCommands?: GatewayCommandHandler;
+}
+
+type Fields = Record<string, unknown>;
+
+/** REQUESTIDs the gateway gives callers who send none: 1..2147483647, then around again. */
+function requestIdSource(): () => number {
+  let last = 0;
+  return () => (last = last >= 2147483647 ? 1 : last + 1);
+}
+
+/** A JSON value as the text of an XML parameter. */
+function wireValue(param: ParamSpec | undefined, value: unknown): string {
+  if (typeof value === 'boolean') return value ? 'Y' : 'N';
+  if (Array.isArray(value)) return value.map((item) => String(item)).join(',');
+  const text = String(value);
+  if (param?.unixTime && !/^-?\d+$/.test(text)) return String(isoToUnixTime(text) ?? text);
+  if (param?.type === 'enum') return param.values?.find((v) => v.toUpperCase() === text.toUpperCase()) ?? text;
+  return text;
+}
+
+const refuseAsProblem: Refusal = (reply, status, header, code, message) =>
+  sendProblem(reply, status, { resultCode: code, detail: message, requestId: header.requestId === undefined ? undefined : Number(header.requestId) });
+
+/** The problem a Fastify error (validation, a bad JSON body, a body too large) becomes. */
+function problemOfError(error: FastifyError): { status: number; detail: string; errors?: ProblemField[] } {
+  if (error.validation) {
+    // The branches of an at-least-one-of group each report their missing field: say it once.
+    const alternatives = error.validation.filter((issue) => issue.keyword === 'required' && issue.schemaPath.includes('/anyOf/'));
+    const errors: ProblemField[] = [];
+    if (alternatives.length > 0) {
+      const names = alternatives.map((issue) => String((issue.params as Record<string, unknown>)['missingProperty']));
+      errors.push({ field: names.join('|'), detail: `one of ${names.join(', ')} is required` });
+    }
+    for (const issue of error.validation) {
+      if (issue.keyword === 'anyOf' || alternatives.includes(issue)) continue;
+      const params = issue.params as Record<string, unknown>;
+      const property = (params['missingProperty'] ?? params['additionalProperty']) as string | undefined;
+      const field = [issue.instancePath.replace(/^\//, '').replace(/\//g, '.'), property].filter(Boolean).join('.') || (error.validationContext ?? '');
+      const unknown = params['additionalProperty'] !== undefined;
+      errors.push({ field, detail: unknown ? `${field} is not a field of this operation` : `${field}: ${issue.message ?? 'is not valid'}` });
+    }
+    return { status: 400, detail: `${errors.map((e) => e.detail).join('; ')}.`, errors };
+  }
+  const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+  return { status, detail: status === 500 ? 'The gateway failed to handle the request.' : error.message };
+}
+
+export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) => {
+  const nextRequestId = requestIdSource();
+  const core: CoreCallDependencies = { pool: options.pool, metrics: options.metrics, coreTimeoutMs: options.coreTimeoutMs };
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = problemOfError(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'REST request failed');
+    return sendProblem(reply, problem.status, {
+      resultCode: problem.status >= 500 ? ResultCode.API_ERROR_UNKNOWN : ResultCode.API_INVALID_MESSAGE_FORMAT,
+      detail: problem.detail,
+      ...(problem.errors ? { errors: problem.errors } : {}),
+    });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, { resultCode: ResultCode.API_INVALID_REQUEST_TYPE, detail: `No operation ${request.method} ${request.url.split('?')[0]}; see /docs.` }),
+  );
+
+  /** The core's answer: JSON on success, problem+json otherwise. */
+  function sendAnswer(reply: FastifyReply, spec: CommandSpec | undefined, answer: CoreAnswer, requestId: number): void {
+    const code = answer.resultCode;
+    const answeredId = Number(answer.requestId);
+    const id = Number.isInteger(answeredId) && answer.requestId !== '' ? answeredId : requestId;
+    if (code !== undefined && isSuccessCode(code)) {
+      const result = { type: answer.resultType, code, message: answer.resultMessage };
+      reply.send({ requestId: id, result, ...resultBody(answer.root, spec) });
+      return;
+    }
+    sendProblem(reply, code === undefined ? 502 : httpStatusForResultCode(code), {
+      resultCode: code ?? ResultCode.API_ERROR_PROCESSING_MESSAGE,
+      resultType: answer.resultType || undefined,
+      detail: answer.resultMessage || answer.resultType || 'The core answered without a RESULTCODE.',
+      requestId: id,
+    });
+  }
+
+  /** Send a command with its parameters, or hand a gateway-served one to its handler. */
+  function carryOut(request: FastifyRequest, reply: FastifyReply, spec: CommandSpec | undefined, type: string, requestId: number, params: Map<string, string>): FastifyReply | Promise<FastifyReply> {
+    const header = { type, requestId: String(requestId) };
+    if (spec?.servedBy === 'gateway') {
+      if (options.gatewayCommands) return options.gatewayCommands(spec, { ...header, params }, request, reply, refuseAsProblem);
+      return refuseAsProblem(reply, 501, header, ResultCode.API_COMMAND_NOT_SUPPORTED, `${spec.type} is not available in this version of the gateway.`);
+    }
+    askCore(
+      core,
+      request,
+      reply,
+      { type, requestId: header.requestId, xml: buildRequest(type, requestId, params) },
+      (answer) => sendAnswer(reply, spec, answer, requestId),
+      (failure) => refuseAsProblem(reply, failure.httpStatus, header, failure.resultCode, failure.message),
+    );
+    return reply;
+  }
+
+  function pickBinding(operation: RestOperation, fields: Fields): CommandBinding {
+    if (!operation.variantField) return operation.bindings[0]!;
+    const asked = fields[operation.variantField];
+    return (
+      operation.bindings.find((b) => b.route.variant!.value === asked) ??
+      operation.bindings.find((b) => b.route.variant!.isDefault) ??
+      operation.bindings[0]!
+    );
+  }
+
+  for (const operation of restOperations()) {
+    app.route({
+      // An operation whose fields are all optional may be called without a body at all.
+      ...(operation.place === 'body'
+        ? {
+            preValidation: (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+              request.body ??= {};
+              done();
+            },
+          }
+        : {}),
+      method: operation.method,
+      url: operation.url,
+      schema: operation.schema,
+      handler: (request, reply) => {
+        const given = (operation.place === 'body' ? request.body : request.query) as Fields | undefined;
+        const fields: Fields = { ...given, ...(request.params as Fields) };
+        const binding = pickBinding(operation, fields);
+        const { spec, route } = binding;
+        const requestId = typeof fields['requestId'] === 'number' ? fields['requestId'] : nextRequestId();
+        const params = new Map<string, string>(Object.entries(route.defaults ?? {}));
+        for (const [field, param] of binding.fields) {
+          if (fields[field] !== undefined) params.set(param.name, wireValue(param, fields[field]));
+        }
+        for (const [name, value] of Object.entries(route.fixed ?? {})) params.set(name, value);
+        const unknown = Object.keys(given ?? {}).filter((field) => field !== 'requestId' && field !== operation.variantField && !binding.fields.has(field));
+        if (unknown.length > 0) {
+          return refuseAsProblem(reply, 400, { type: spec.type, requestId: String(requestId) }, ResultCode.API_INVALID_MESSAGE_FORMAT, `${unknown.join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not apply with ${operation.variantField}=${route.variant?.value}.`);
+        }
+        // What a schema cannot say: blank values where one is required, at most one of a group.
+        if (spec.servedBy !== 'gateway') {
+          const problems = checkParams(spec, params);
+          if (problems.length > 0) {
+            return sendProblem(reply, 400, {
+              resultCode: ResultCode.API_INVALID_MESSAGE_FORMAT,
+              detail: `${problems.map((p) => p.problem).join('; ')}.`,
+              requestId,
+              errors: problems.map((p) => ({ field: binding.fields.has(jsonName(p.param)) ? jsonName(p.param) : p.param, detail: p.problem })),
+            });
+          }
+        }
+        return carryOut(request, reply, spec, spec.type, requestId, params);
+      },
+    });
+  }
+
+  // The escape hatch: any command, parameters as a flat JSON object, answered as JSON.
+  app.route({
+    method: 'POST',
+    url: '/commands/:type',
+    schema: {
+      summary: 'Send any XML command with a JSON object of parameters.',
+      description:
+        'Reaches every command of the XML API, including those without a resource route. Parameter names are the JSON names of the catalog (deviceId, sysUser, user9) or the XML names in any case (DEVICEID); values are strings, numbers, booleans (Y/N) or arrays (joined with commas). The core is the authority on what it accepts, as on the WebAPI: the answer is the same.',
+      tags: ['commands'],
+      operationId: 'postCommandsByType',
+      params: {
+        type: 'object',
+        required: ['type'],
+        properties: { type: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$', description: 'The TYPE of the XML command (any case).', examples: ['devicestatus'] } },
+      },
+      body: {
+        type: 'object',
+        maxProperties: webApiLimits.maxParameters,
+        propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$' },
+        properties: { requestId: requestIdSchema },
+        // One multi-type schema rather than anyOf: Ajv coerces into the first branch of an anyOf
+        // (true would become "true"), but leaves a value whose type is listed as it is.
+        additionalProperties: {
+          type: ['string', 'number', 'boolean', 'array'],
+          maxLength: webApiLimits.maxValueLength,
+          maxItems: 1000,
+          items: { type: ['string', 'number'], maxLength: 64 },
+        },
+        examples: [{ deviceId: '1111' }],
+      },
+      response: {
+        200: {
+          description: 'The core answered with success; the RESULT as JSON.',
+          content: {
+            'application/json': {
+              schema: { type: 'object', required: ['requestId', 'result'], properties: { requestId: { type: 'integer' }, result: { type: 'object', additionalProperties: true } }, additionalProperties: true },
+              example: { requestId: 7, result: { type: 'API_OK', code: ResultCode.API_OK, message: 'API_OK' } },
+            },
+          },
+        },
+        '4XX': { description: 'Refused by the gateway or the core.', content: { 'application/problem+json': { schema: problemSchema } } },
+        '5XX': { description: 'The core could not be reached or failed.', content: { 'application/problem+json': { schema: problemSchema } } },
+      },
+    },
+    handler: (request, reply) => {
+      const type = (request.params as { type: string }).type.toUpperCase();
+      const spec = findCommand(type);
+      const body = (request.body ?? {}) as Fields;
+      let requestId: number | undefined;
+      const params = new Map<string, string>();
+      for (const [field, value] of Object.entries(body)) {
+        if (field.toUpperCase() === 'REQUESTID') {
+          if (typeof value === 'number' && Number.isInteger(value) && value >= (spec?.minRequestId ?? 1) && value <= 2147483647) requestId = value;
+          else return refuseAsProblem(reply, 400, { type, requestId: undefined }, ResultCode.API_REQUESTID_INVALID, 'requestId must be an integer from 1 to 2147483647.');
+          continue;
+        }
+        const param = spec && (spec.params.find((p) => jsonName(p.name) === field) ?? findParam(spec, field));
+        const name = param?.name ?? field.toUpperCase();
+        if (!isXmlName(name)) return refuseAsProblem(reply, 400, { type, requestId: undefined }, ResultCode.API_INVALID_MESSAGE_FORMAT, `${field} is not a valid parameter name.`);
+        params.set(name, wireValue(param, value));
+      }
+      return carryOut(request, reply, spec, spec?.type ?? type, requestId ?? nextRequestId(), params);
+    },
+  });
+};
