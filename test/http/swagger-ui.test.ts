@@ -1,9 +1,9 @@
 /**
  * Swagger UI in a real browser, as a person uses it: Debian's Chromium, headless, driven by
  * playwright-core, opens /docs on a gateway in front of a seeded simulator, finds every operation,
- * tries GET /api/v1/devices and sees the core's answer. The page must need nothing but the
- * gateway: a request to any other origin, or anything the browser reports as an error (a refused
- * Content-Security-Policy among them), fails the test.
+ * tries GET /api/v1/devices and the WebAPI's GET, and sees the core's answers. The page must need
+ * nothing but the gateway: a request to any other origin, or anything the browser reports as an
+ * error (a refused Content-Security-Policy among them), fails the test.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -65,6 +65,20 @@ test('GET /api/v1/devices: Try it out, Execute, and the answer is rendered', asy
     gw.received().slice(sent).some((xml) => /<TYPE>DEVICELIST<\/TYPE>/.test(xml)),
     'the core received the DEVICELIST the page asked for',
   );
+});
+
+test('GET /webAPI.aspx: the command\'s parameters, given as an object, reach the core as elements', async () => {
+  const operation = page.locator('#operations-webapi-callWebApi');
+  await operation.locator('.opblock-summary-control').click();
+  await operation.getByRole('button', { name: 'Try it out' }).click();
+  const sent = gw.received().length;
+  await operation.getByRole('button', { name: 'Execute' }).click();
+  const status = operation.locator('.live-responses-table tr.response .response-col_status').first();
+  await status.waitFor();
+  assert.equal((await status.innerText()).trim(), '200');
+  const body = await operation.locator('.live-responses-table tr.response .response-col_description .highlight-code').first().innerText();
+  assert.match(body, /<RESULTTYPE>API_OK<\/RESULTTYPE>/);
+  assert.match(gw.received().slice(sent).join(''), /<TYPE>DEVICESTATUS<\/TYPE>\s*<REQUESTID>8<\/REQUESTID>\s*<DEVICEID>1111<\/DEVICEID>/);
 });
 
 test('the page loaded nothing from elsewhere and the browser reported no error', () => {

@@ -65,7 +65,7 @@ const commandParameters: OpenAPIV3_1.ParameterObject = {
   style: 'form',
   explode: true,
   schema: { type: 'object', additionalProperties: { type: 'string' } },
-  example: { deviceid: '200' },
+  example: { deviceid: '1111' },
 };
 
 const exportMediaTypes = [...new Set([...Object.values(audioFormatInfo).map((format) => format.mime), cavMime])];
