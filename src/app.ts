@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool } from './core/pool.js';
 import type { CoreEventSubscription } from './core/events.js';
+import { docsPlugin } from './http/docs/plugin.js';
 import { eventsPlugin } from './http/events/plugin.js';
 import { EventStreams, type EventStreamOptions } from './http/events/stream.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
@@ -94,6 +95,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  app.register(docsPlugin);
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });
   const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs });
   let eventStreams: EventStreams | undefined;

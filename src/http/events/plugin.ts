@@ -13,6 +13,9 @@ import { findCommand, findParam } from '../../protocol/catalog.js';
 import { eventSpecs } from '../../protocol/events.js';
 import { eventIdPattern, restEventSelection, type EventsQuery } from './selection.js';
 import { eventStreamType, type EventStreams } from './stream.js';
+import { problemMediaType, sendErrorProblem, sendProblem } from '../rest/problem.js';
+import { problemSchema } from '../rest/schemas.js';
+import { ResultCode } from '../../protocol/result-codes.js';
 
 export interface EventsPluginOptions {
   streams: EventStreams;
@@ -24,10 +27,6 @@ export const eventsPath = '/api/v1/events';
 const maxDeviceIdLength = findParam(findCommand('EVENTS')!, 'EVENTVALUE')?.maxLength ?? 64;
 const eventTypes = eventSpecs.map((spec) => spec.type);
 
-const errorBody = {
-  type: 'object',
-  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
-} as const;
 
 export const eventsRouteSchema = {
   summary: 'Live events of the XML core (Server-Sent Events)',
@@ -37,6 +36,7 @@ export const eventsRouteSchema = {
     'A `status` event tells whether the core\'s event port is up; a `gap` event says that events after Last-Event-ID ' +
     `are no longer held. Event types: ${eventTypes.join(', ')}.`,
   tags: ['events'],
+  operationId: 'getEvents',
   produces: [eventStreamType],
   querystring: {
     type: 'object',
@@ -66,28 +66,35 @@ export const eventsRouteSchema = {
   response: {
     200: {
       description: 'The event stream; it stays open until the client or the gateway ends it.',
-      content: { [eventStreamType]: { schema: { type: 'string' } } },
+      content: {
+        [eventStreamType]: {
+          schema: { type: 'string' },
+          example:
+            'event: CALLSTART\nid: 1795441469000001\ndata: {"id":1795441469000001,"type":"CALLSTART","eventClass":"CALL","module":"Api","data":{"deviceId":"1111"}}\n\n',
+        },
+      },
     },
     // Media types named, or OpenAPI would give these the route's text/event-stream.
-    400: { description: 'A filter names no event type, or a bad event id.', content: { 'application/json': { schema: errorBody } } },
+    400: { description: 'A filter names no event type, or a bad event id.', content: { [problemMediaType]: { schema: problemSchema } } },
     503: {
       description: 'Too many listeners, or the gateway is shutting down. Retry after Retry-After seconds.',
-      content: { 'application/json': { schema: errorBody } },
+      content: { [problemMediaType]: { schema: problemSchema } },
     },
   },
 };
 
 export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app, { streams }) => {
+  app.setErrorHandler(sendErrorProblem);
   app.get<{ Querystring: EventsQuery }>(eventsPath, { schema: eventsRouteSchema }, (request, reply) => {
     const selection = restEventSelection(request.query, request.headers['last-event-id']);
     if ('problem' in selection) {
-      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: selection.problem });
+      return sendProblem(reply, 400, { resultCode: ResultCode.API_INVALID_MESSAGE_FORMAT, detail: selection.problem });
     }
     return streams.serve(reply, selection, () =>
-      reply
-        .code(503)
-        .header('retry-after', '5')
-        .send({ statusCode: 503, error: 'Service Unavailable', message: 'The gateway serves no more event streams now; try again later.' }),
+      sendProblem(reply.header('retry-after', '5'), 503, {
+        resultCode: ResultCode.API_COMMAND_QUEUE_FULL,
+        detail: 'The gateway serves no more event streams now; try again later.',
+      }),
     );
   });
 };

@@ -14,6 +14,67 @@ export interface OpsOptions {
 
 export const requestIdHeader = 'x-request-id';
 
+// The routes' schemas serialize their answers and document them in the OpenAPI document.
+const opsTags = ['ops'];
+
+const livezSchema = {
+  operationId: 'getLivez',
+  summary: 'Liveness: the process serves HTTP',
+  description: "200 as long as the gateway answers HTTP. It does not look at the core (that is /readyz), so that an orchestrator does not restart the gateway for the core's outage.",
+  tags: opsTags,
+  response: {
+    200: {
+      description: 'The gateway is alive.',
+      type: 'object',
+      required: ['status'],
+      properties: { status: { type: 'string', enum: ['ok'] } },
+      examples: [{ status: 'ok' }],
+    },
+  },
+};
+
+const readinessSchema = (status: string, core: string) => ({
+  type: 'object',
+  required: ['status', 'core'],
+  properties: { status: { type: 'string', enum: [status] }, core: { type: 'string', enum: [core] } },
+  examples: [{ status, core }],
+});
+
+const readyzSchema = {
+  operationId: 'getReadyz',
+  summary: 'Readiness: the XML core is reachable',
+  description: 'Whether the gateway can serve calls now: 200 while the pool has a working connection to the XML core, 503 with Retry-After while it has none.',
+  tags: opsTags,
+  response: {
+    200: { description: 'The core is up.', ...readinessSchema('ready', 'up') },
+    503: {
+      description: 'The core is unreachable; calls would answer 503 too.',
+      headers: { 'retry-after': { type: 'integer', description: 'Seconds before asking again.' } },
+      ...readinessSchema('not ready', 'down'),
+    },
+  },
+};
+
+const metricsSchema = (contentType: string) => ({
+  operationId: 'getMetrics',
+  summary: 'Prometheus metrics',
+  description: 'HTTP requests by route, method and status; XML core requests by type and result; the connections and queue of the core pool; whether the core is up; exports; the process. In the Prometheus text format.',
+  tags: opsTags,
+  response: {
+    200: {
+      description: 'The metrics, in the Prometheus text exposition format.',
+      content: {
+        [contentType]: {
+          schema: {
+            type: 'string',
+            examples: ['# HELP uptivity_core_up 1 while the XML core is reachable, else 0.\n# TYPE uptivity_core_up gauge\nuptivity_core_up 1\n'],
+          },
+        },
+      },
+    },
+  },
+});
+
 const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp }) => {
   // Callback hooks, not async ones: they run on every request, and a promise each costs.
   app.addHook('onRequest', (request, reply, done) => {
@@ -28,12 +89,12 @@ const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp }) =
     done();
   });
 
-  app.get('/livez', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/livez', { logLevel: 'warn', schema: livezSchema }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { logLevel: 'warn', schema: readyzSchema }, async (_request, reply) => {
     if (coreIsUp()) return { status: 'ready', core: 'up' };
     return reply.code(503).header('retry-after', '5').send({ status: 'not ready', core: 'down' });
   });
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/metrics', { logLevel: 'warn', schema: metricsSchema(metrics.registry.contentType) }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -168,6 +168,15 @@ function operation(method: RestRoute['method'], path: string, bindings: CommandB
   }
   const examples = bindings.map((binding) => example(binding, place));
   if (place === 'body') fields['examples'] = examples;
+  else {
+    // Query parameters carry their own example, which Swagger UI puts in its "Try it out" form.
+    for (const [field, value] of Object.entries(examples[0]!)) {
+      if (properties[field]) properties[field] = { ...properties[field], examples: [value] };
+    }
+  }
+  for (const [field, param] of first.fields) {
+    if (params[field]) params[field] = { ...params[field], examples: [exampleValue(param, 'path')] };
+  }
 
   const summary = bindings.length === 1 ? (first.route.summary ?? first.spec.summary) : first.route.summary ?? bindings.map((b) => b.spec.summary).join(' / ');
   const okExample = { requestId: 7, result: { type: 'API_OK', code: ResultCode.API_OK, message: 'API_OK' } };

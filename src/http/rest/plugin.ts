@@ -5,7 +5,7 @@
  * reaches the core; answers are the RESULT as JSON (result-json.ts); failures are problem+json with
  * the HTTP status of the one RESULTCODE table. A caller may omit requestId; the gateway assigns one.
  */
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { checkParams, findCommand, findParam, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
@@ -17,7 +17,7 @@ import type { Refusal } from '../media/exports.js';
 import type { GatewayCommandHandler } from '../webapi/plugin.js';
 import { webApiLimits } from '../webapi/parameters.js';
 import { restOperations, type CommandBinding, type RestOperation } from './operations.js';
-import { sendProblem, type ProblemField } from './problem.js';
+import { sendErrorProblem, sendProblem } from './problem.js';
 import { resultBody } from './result-json.js';
 import { problemSchema, requestIdSchema } from './schemas.js';
 
@@ -47,43 +47,11 @@ function wireValue(param: ParamSpec | undefined, value: unknown): string {
 const refuseAsProblem: Refusal = (reply, status, header, code, message) =>
   sendProblem(reply, status, { resultCode: code, detail: message, requestId: header.requestId === undefined ? undefined : Number(header.requestId) });
 
-/** The problem a Fastify error (validation, a bad JSON body, a body too large) becomes. */
-function problemOfError(error: FastifyError): { status: number; detail: string; errors?: ProblemField[] } {
-  if (error.validation) {
-    // The branches of an at-least-one-of group each report their missing field: say it once.
-    const alternatives = error.validation.filter((issue) => issue.keyword === 'required' && issue.schemaPath.includes('/anyOf/'));
-    const errors: ProblemField[] = [];
-    if (alternatives.length > 0) {
-      const names = alternatives.map((issue) => String((issue.params as Record<string, unknown>)['missingProperty']));
-      errors.push({ field: names.join('|'), detail: `one of ${names.join(', ')} is required` });
-    }
-    for (const issue of error.validation) {
-      if (issue.keyword === 'anyOf' || alternatives.includes(issue)) continue;
-      const params = issue.params as Record<string, unknown>;
-      const property = (params['missingProperty'] ?? params['additionalProperty']) as string | undefined;
-      const field = [issue.instancePath.replace(/^\//, '').replace(/\//g, '.'), property].filter(Boolean).join('.') || (error.validationContext ?? '');
-      const unknown = params['additionalProperty'] !== undefined;
-      errors.push({ field, detail: unknown ? `${field} is not a field of this operation` : `${field}: ${issue.message ?? 'is not valid'}` });
-    }
-    return { status: 400, detail: `${errors.map((e) => e.detail).join('; ')}.`, errors };
-  }
-  const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-  return { status, detail: status === 500 ? 'The gateway failed to handle the request.' : error.message };
-}
-
 export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) => {
   const nextRequestId = requestIdSource();
   const core: CoreCallDependencies = { pool: options.pool, metrics: options.metrics, coreTimeoutMs: options.coreTimeoutMs };
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = problemOfError(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'REST request failed');
-    return sendProblem(reply, problem.status, {
-      resultCode: problem.status >= 500 ? ResultCode.API_ERROR_UNKNOWN : ResultCode.API_INVALID_MESSAGE_FORMAT,
-      detail: problem.detail,
-      ...(problem.errors ? { errors: problem.errors } : {}),
-    });
-  });
+  app.setErrorHandler(sendErrorProblem);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, { resultCode: ResultCode.API_INVALID_REQUEST_TYPE, detail: `No operation ${request.method} ${request.url.split('?')[0]}; see /docs.` }),
   );

@@ -34,6 +34,7 @@ const exampleTexts: Readonly<Record<string, string>> = {
   EMAIL: 'jane.doe@example.com',
   COMPUTERNAME: 'WS-0142',
   USER1: 'Gold Level',
+  UNIQUEID: '10122100',
 };
 
 export function exampleValue(param: ParamSpec, place: FieldPlace): unknown {

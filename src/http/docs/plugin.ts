@@ -1,0 +1,113 @@
+/**
+ * The browsable contract: the OpenAPI 3.1 document of the gateway, built by @fastify/swagger from
+ * the routes' own schemas and served at /openapi.json, and Swagger UI at /docs. Swagger UI's
+ * assets come from its package, and the page's Content-Security-Policy allows nothing but this
+ * origin, so the page works where the gateway has no way out to the internet.
+ *
+ * Registered first and without encapsulation: @fastify/swagger learns routes from an onRoute hook,
+ * which sees only the routes registered after it in its own context or below.
+ */
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { packageManifest } from '../../package-manifest.js';
+import { webApiPathItem, webApiTag } from '../webapi/openapi.js';
+import { webApiPaths } from '../webapi/plugin.js';
+
+export const openApiPath = '/openapi.json';
+export const docsPath = '/docs';
+
+/** The groups of the REST surface under /api/v1, in the order Swagger UI lists them. */
+const tags: OpenAPIV3_1.TagObject[] = [
+  { name: 'calls', description: 'Calls on recorded devices: start, stop and update them (CALLSTART, CALLSTOP, CALLUPDATE).' },
+  { name: 'recordings', description: 'Recordings: search them, update a finished one, start and stop partial recordings, download or email their media.' },
+  { name: 'chats', description: 'Chat sessions recorded as text (CHATSTART, CHATSTOP, CHATUPDATE).' },
+  { name: 'blackouts', description: 'Blackouts: pause the recording of a device or an agent, for privacy (BLACKOUTSTART, AGENTBLACKOUTSTART and their STOPs).' },
+  { name: 'devices', description: 'Devices (extensions) and what they are recording (DEVICELIST, DEVICESTATUS, DEVICERECORDINGSTATUS).' },
+  { name: 'system', description: 'The recording system: echo test, status, channels, stations and terminology.' },
+  { name: 'agents', description: "Agents: the agent's window as screen recording last captured it (AGENTWINDOW)." },
+  { name: 'users', description: 'Users of the recording system, agents among them (IMPORTUSER).' },
+  { name: 'groups', description: 'Groups and their permissions.' },
+  { name: 'roles', description: 'Roles, their permissions and their users.' },
+  { name: 'commands', description: 'Any XML command by its TYPE, with its parameters as JSON: for what has no route of its own.' },
+  { name: 'events', description: 'The event stream of the core (CALLCOPYEVENT messages).' },
+  webApiTag,
+  { name: 'ops', description: 'Operating the gateway: liveness, readiness and metrics.' },
+];
+
+const description = `${packageManifest.description}.
+
+Three surfaces over one catalog of the XML API's commands:
+- **REST/JSON** under \`/api/v1\`: resources and JSON Schemas derived from the catalog; failures are RFC 9457 problem details carrying the RESULTCODE.
+- **WebAPI** (\`/webAPI.aspx\`): the legacy URL syntax, the core's XML RESULT returned verbatim.
+- **ops**: \`/livez\`, \`/readyz\`, \`/metrics\`.
+
+This document is generated from the routes' schemas and checked in as \`openapi/openapi.json\`.`;
+
+/**
+ * Everything the document may load, and where the page may send requests: this origin only.
+ * Scripts and styles are the package's files, so no inline source or eval is needed either.
+ */
+const contentSecurityPolicy = [
+  "default-src 'self'",
+  "base-uri 'self'",
+  "connect-src 'self'",
+  "font-src 'self' data:",
+  "form-action 'self'",
+  "frame-ancestors 'self'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  "style-src 'self'",
+].join('; ');
+
+/** The document as /openapi.json serves it and `npm run openapi` writes it. */
+export function openApiText(document: unknown): string {
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+const docs: FastifyPluginAsync = async (app) => {
+  const webApiRoutes = new Set<string>(webApiPaths);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: packageManifest.name,
+        version: packageManifest.version,
+        description,
+        license: { name: packageManifest.license, identifier: packageManifest.license },
+      },
+      // Relative: the server that serves the document, wherever it is deployed.
+      servers: [{ url: '/', description: 'The gateway serving this document' }],
+      tags,
+      // The gateway asks no credentials, like the WebAPI Service it replaces: it is meant for a
+      // trusted network. Said explicitly, so that no operation reads as if security were forgotten.
+      security: [],
+      // openapi-types' 3.1 PathItemObject intersects the 3.0 and 3.1 operation types, which no 3.1
+      // schema satisfies; the validator in the tests is the judge of this part instead.
+      paths: { [webApiPaths[0]]: webApiPathItem() } as OpenAPIV3_1.PathsObject,
+    },
+    // The WebAPI's routes are described by webApiPathItem, not by a schema (see there); its .php
+    // twin is the same contract under another name and would only double every operation.
+    transform: ({ schema, url }) => ({ schema: webApiRoutes.has(url) ? { ...schema, hide: true } : schema, url }),
+  });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: docsPath,
+    staticCSP: contentSecurityPolicy,
+    theme: { title: `${packageManifest.name} API` },
+    // BaseLayout leaves out the top bar: its box to load another document has no use here, and its
+    // Swagger logo carries an inline <style> that the policy above rightly refuses.
+    uiConfig: { layout: 'BaseLayout', docExpansion: 'list', deepLinking: true, displayOperationId: true },
+  });
+
+  let text: string | undefined;
+  app.get(openApiPath, { schema: { hide: true } }, async (_request, reply) => {
+    text ??= openApiText(app.swagger());
+    return reply.type('application/json; charset=utf-8').send(text);
+  });
+};
+
+export const docsPlugin = fp(docs, { name: 'uptivity-docs' });

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * `npm run openapi`: writes openapi/openapi.json (or the file named as the argument), the document
+ * the gateway serves at /openapi.json. The app is built the way main.ts builds it, so that every
+ * route is there, but nothing is started: the pool never connects and nothing listens.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildApp } from './app.js';
+import { CoreEventSubscription } from './core/events.js';
+import { CorePool } from './core/pool.js';
+import { openApiPath } from './http/docs/plugin.js';
+import { locateFfmpeg } from './media/ffmpeg.js';
+import { RecordingFiles } from './media/recording-files.js';
+import { TranscodeSlots } from './media/transcode-slots.js';
+import { packageRoot } from './package-manifest.js';
+
+async function main(): Promise<void> {
+  const target = path.resolve(process.argv[2] ?? path.join(packageRoot, 'openapi', 'openapi.json'));
+  const pool = new CorePool({ host: '127.0.0.1', port: 5620, size: 1, queueMax: 0, requestTimeoutMs: 1000, connectTimeoutMs: 1000 });
+  const exports = { files: new RecordingFiles([]), ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(1) };
+  // Never started: it connects with its first listener, and there is none.
+  const subscription = new CoreEventSubscription({ host: '127.0.0.1', port: 5621, connectTimeoutMs: 1000, subscribeTimeoutMs: 1000, feed: { capacity: 1, maxBytes: 1024, maxListeners: 1 } });
+  const app = buildApp({ pool, coreTimeoutMs: 1000, logLevel: 'silent', exports, events: { subscription, heartbeatMs: 15_000 } });
+  try {
+    // Through the route itself: the file is byte for byte what a running gateway serves.
+    const response = await app.inject({ method: 'GET', url: openApiPath });
+    if (response.statusCode !== 200) throw new Error(`${openApiPath} answered ${response.statusCode}: ${response.body}`);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, response.body);
+    process.stdout.write(`wrote ${path.relative(process.cwd(), target) || target}\n`);
+  } finally {
+    await app.close();
+    await subscription.close();
+    await pool.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`write-openapi: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+/**
+ * Swagger UI in a real browser, as a person uses it: Debian's Chromium, headless, driven by
+ * playwright-core, opens /docs on a gateway in front of a seeded simulator, finds every operation,
+ * tries GET /api/v1/devices and the WebAPI's GET, and sees the core's answers. The page must need
+ * nothing but the gateway: a request to any other origin, or anything the browser reports as an
+ * error (a refused Content-Security-Policy among them), fails the test.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestGateway, type TestGateway } from './gateway-harness.js';
+
+const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+let gw: TestGateway;
+let browser: Browser | undefined;
+let page: Page;
+const foreignRequests: string[] = [];
+const browserErrors: string[] = [];
+
+before(async () => {
+  // Not a skip: CI installs Chromium (.ci/run), and a missing browser must not pass for a green test.
+  assert.ok(fs.existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  gw = await startTestGateway({ seed: true });
+  browser = await chromium.launch({ executablePath: chromiumPath });
+  page = await browser.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('request', (request) => {
+    if (!request.url().startsWith(`${gw.url}/`)) foreignRequests.push(request.url());
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error') browserErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => browserErrors.push(error.message));
+});
+after(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+test('/docs lists every operation of the document', async () => {
+  const document = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { tags: string[] }>> };
+  const operations = Object.values(document.paths).flatMap((item) => Object.values(item));
+  await page.goto(`${gw.url}/docs`);
+  await page.locator('.opblock').first().waitFor();
+  assert.equal(await page.locator('.opblock').count(), operations.length);
+  for (const tag of new Set(operations.flatMap((operation) => operation.tags))) {
+    assert.equal(await page.locator(`#operations-tag-${tag}`).count(), 1, `the ${tag} group is shown`);
+  }
+});
+
+test('GET /api/v1/devices: Try it out, Execute, and the answer is rendered', async () => {
+  const operation = page.locator('#operations-devices-getDevices');
+  await operation.locator('.opblock-summary-control').click();
+  await operation.getByRole('button', { name: 'Try it out' }).click();
+  const sent = gw.received().length;
+  await operation.getByRole('button', { name: 'Execute' }).click();
+  const status = operation.locator('.live-responses-table tr.response .response-col_status').first();
+  await status.waitFor();
+  assert.equal((await status.innerText()).trim(), '200');
+  const body = await operation.locator('.live-responses-table tr.response .response-col_description .highlight-code').first().innerText();
+  assert.match(body, /"type": "API_OK"/);
+  assert.ok(
+    gw.received().slice(sent).some((xml) => /<TYPE>DEVICELIST<\/TYPE>/.test(xml)),
+    'the core received the DEVICELIST the page asked for',
+  );
+});
+
+test('GET /webAPI.aspx: the command\'s parameters, given as an object, reach the core as elements', async () => {
+  const operation = page.locator('#operations-webapi-callWebApi');
+  await operation.locator('.opblock-summary-control').click();
+  await operation.getByRole('button', { name: 'Try it out' }).click();
+  const sent = gw.received().length;
+  await operation.getByRole('button', { name: 'Execute' }).click();
+  const status = operation.locator('.live-responses-table tr.response .response-col_status').first();
+  await status.waitFor();
+  assert.equal((await status.innerText()).trim(), '200');
+  const body = await operation.locator('.live-responses-table tr.response .response-col_description .highlight-code').first().innerText();
+  assert.match(body, /<RESULTTYPE>API_OK<\/RESULTTYPE>/);
+  assert.match(gw.received().slice(sent).join(''), /<TYPE>DEVICESTATUS<\/TYPE>\s*<REQUESTID>8<\/REQUESTID>\s*<DEVICEID>1111<\/DEVICEID>/);
+});
+
+test('the page loaded nothing from elsewhere and the browser reported no error', () => {
+  assert.deepEqual(foreignRequests, []);
+  assert.deepEqual(browserErrors, []);
+});
