@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { commands, type ParamSpec } from '../../../src/protocol/catalog.js';
 import { childText, parseXml } from '../../../src/protocol/xml.js';
 import { startTestGateway, type TestGateway } from '../gateway-harness.js';
+import { SseClient } from '../sse-client.js';
 
 const run = promisify(execFile);
 let gw: TestGateway;
@@ -51,7 +52,24 @@ async function receivedDuring(action: () => Promise<unknown>, gateway = gw): Pro
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a call flow over JSON', () => {
-  test('start, update, the device shows the recording, stop, the recording is listed, its media downloads', async () => {
+  test('start, update, the device shows the recording, stop, the recording is listed, its media downloads; the event stream tells it in order', async () => {
+    const events = await SseClient.open(`${gw.url}/api/v1/events?deviceId=2002`);
+    try {
+      while ((await events.nextStatus()) !== 'up');
+      await callFlow();
+      const flow = await events.nextEvents(5);
+      assert.deepEqual(
+        flow.map((e) => e.event),
+        ['CALLSTART', 'RECORDINGSTARTED', 'RECORDINGSTOPPED', 'RECORDINGUPDATE', 'CALLSTOP'],
+      );
+      assert.ok(flow.every((e, i) => i === 0 || e.json.id > flow[i - 1]!.json.id), 'ids increase');
+      assert.ok(flow.every((e) => e.json.data['deviceId'] === '2002'));
+    } finally {
+      events.close();
+    }
+  });
+
+  async function callFlow(): Promise<void> {
     const start = await rest('POST', '/api/v1/calls/start', { deviceId: '2002', ani: '6145550000', callDirection: 'I' });
     assert.equal(start.status, 200, JSON.stringify(start.body));
     assert.equal(start.body.result.type, 'API_OK');
@@ -138,7 +156,7 @@ describe('a call flow over JSON', () => {
     assert.match(missing.type, /^application\/problem\+json/);
     assert.equal(missing.body.resultCode, 41);
     assert.equal(missing.body.resultType, 'API_FILE_NOT_FOUND');
-  });
+  }
 
   test('PATCH a finished recording updates it in the database (post-recording CALLUPDATE)', async () => {
     const [latest] = (await rest('GET', '/api/v1/recordings?limit=1')).body.searchResult;
