@@ -23,7 +23,7 @@ export const docsPath = '/docs';
 const tags: OpenAPIV3_1.TagObject[] = [
   { name: 'calls', description: 'Calls on recorded devices: start, stop and update them (CALLSTART, CALLSTOP, CALLUPDATE).' },
   { name: 'recordings', description: 'Recordings: search them, update a finished one, start and stop partial recordings, download or email their media.' },
-  { name: 'chats', description: 'Chat sessions recorded as text (CHATSTART, CHATSTOP, CHATUPDATE).' },
+  { name: 'chats', description: 'Screen-capture-only recording sessions, identified by a session ID (CHATSTART, CHATSTOP, CHATUPDATE).' },
   { name: 'blackouts', description: 'Blackouts: pause the recording of a device or an agent, for privacy (BLACKOUTSTART, AGENTBLACKOUTSTART and their STOPs).' },
   { name: 'devices', description: 'Devices (extensions) and what they are recording (DEVICELIST, DEVICESTATUS, DEVICERECORDINGSTATUS).' },
   { name: 'system', description: 'The recording system: echo test, status, channels, stations and terminology.' },
