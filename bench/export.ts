@@ -5,6 +5,8 @@
  *   2. one 10-minute recording as mp3, versus the ffmpeg CLI on the same file.
  * Each is downloaded with curl (or piped) to nowhere; times are wall-clock, with the time to first
  * byte, and the gateway's peak RSS during (1). Machines are shared and noisy: the ratios matter.
+ * The simulator runs as a process of its own, as a core does in production, so the RSS measured is
+ * the gateway's alone (an embedded simulator would add its store and its seeding to it).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -73,8 +75,22 @@ function rssOf(pid: number): number {
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
   const [port, corePort, eventPort] = (await freePorts(3)) as [number, number, number];
+  const simulator = spawn(
+    process.execPath,
+    [path.join(here, '../src/sim/main.js'), '--port', String(corePort), '--event-port', String(eventPort), '--data', dataDir, '--seed'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const gateway = spawn(process.execPath, [path.join(here, '../src/main.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CORE_PORT: String(corePort), CORE_EVENT_PORT: String(eventPort), SIM_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      CORE_HOST: '127.0.0.1',
+      CORE_PORT: String(corePort),
+      CORE_EVENT_PORT: String(eventPort),
+      RECORDINGS_PATH_MAP: `${productRecordingRoot}=${path.join(dataDir, 'recordings')}`,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}/webAPI.aspx`;
@@ -129,7 +145,8 @@ async function main(): Promise<void> {
     process.stdout.write(`EXPORT mp3 / ffmpeg CLI:  ${ratio(mp3, cli)}  (goal <= 1.1)\n`);
   } finally {
     gateway.kill('SIGTERM');
-    await once(gateway, 'exit');
+    simulator.kill('SIGTERM');
+    await Promise.all([once(gateway, 'exit'), once(simulator, 'exit')]);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

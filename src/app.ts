@@ -10,6 +10,7 @@ import type { CoreEventSubscription } from './core/events.js';
 import { docsPlugin } from './http/docs/plugin.js';
 import { eventsPlugin } from './http/events/plugin.js';
 import { EventStreams, type EventStreamOptions } from './http/events/stream.js';
+import { buildLazyValidator } from './http/lazy-validators.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin, requestIdHeader } from './http/ops/plugin.js';
 import { webApiPlugin } from './http/webapi/plugin.js';
@@ -93,6 +94,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     loggerInstance: deps.logger ?? createLogger(deps.logLevel ?? 'info'),
     // A REST body with a field its schema does not know is refused, not silently stripped.
     ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
+    schemaController: { compilersFactory: { buildValidator: buildLazyValidator } },
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
   app.register(docsPlugin);
