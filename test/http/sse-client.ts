@@ -4,6 +4,7 @@
  * message and comment for the test to wait on.
  */
 import http from 'node:http';
+import type { EventJson } from '../../src/protocol/event-json.js';
 
 export interface SseMessage {
   /** 'message' when the stream named none. */
@@ -14,16 +15,7 @@ export interface SseMessage {
 
 export interface SseEvent extends SseMessage {
   id: string;
-  json: {
-    id: number;
-    type: string;
-    eventClass: string;
-    module: string;
-    eventXref: string;
-    receivedAt: string;
-    times: Record<string, string>;
-    data: Record<string, string>;
-  };
+  json: EventJson;
 }
 
 export class SseClient {
