@@ -234,16 +234,42 @@ export function pcm16Stream(file: string, info: WavInfo, range?: ByteRange): Rea
   return pipeline(codes, decoder, () => {});
 }
 
+/**
+ * Two G.711 codes at once: the 16 bits of a code pair index the 32 bits of their two samples, as a
+ * little-endian host lays them out. One read and one write per pair decodes twice as fast as a code
+ * at a time, on the hottest loop of a MULTIEXPORT of G.711 recordings.
+ */
+const pairTables = new WeakMap<Readonly<Int16Array>, Uint32Array>();
+function pairTable(table: Readonly<Int16Array>): Uint32Array {
+  let pairs = pairTables.get(table);
+  if (!pairs) {
+    pairs = new Uint32Array(65536);
+    for (let second = 0; second < 256; second++) {
+      for (let first = 0; first < 256; first++) pairs[(second << 8) | first] = (((table[second]! & 0xffff) << 16) | (table[first]! & 0xffff)) >>> 0;
+    }
+    pairTables.set(table, pairs);
+  }
+  return pairs;
+}
+
 /** G.711 codes in, 16-bit PCM out, less the first `skip` bytes and anything past `length` bytes. */
 function g711Decoder(table: Readonly<Int16Array>, skip: number, length: number): Transform {
   let toSkip = skip;
   let left = length;
+  const pairs = BIG_ENDIAN_HOST ? undefined : pairTable(table);
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      // Not zero-filled: every sample is written just below.
+      // Not zero-filled: every sample is written just below. A fresh (unpooled) buffer starts aligned.
       const bytes = Buffer.allocUnsafeSlow(chunk.length * 2);
       const samples = new Int16Array(bytes.buffer, bytes.byteOffset, chunk.length);
-      for (let i = 0; i < chunk.length; i++) samples[i] = table[chunk[i]!]!;
+      // Pairs need the codes at an even address; a chunk that starts at an odd one goes a code at a time.
+      const paired = pairs && (chunk.byteOffset & 1) === 0 ? chunk.length >> 1 : 0;
+      if (paired > 0) {
+        const codes = new Uint16Array(chunk.buffer, chunk.byteOffset, paired);
+        const out = new Uint32Array(bytes.buffer, bytes.byteOffset, paired);
+        for (let i = 0; i < paired; i++) out[i] = pairs![codes[i]!]!;
+      }
+      for (let i = paired * 2; i < chunk.length; i++) samples[i] = table[chunk[i]!]!;
       const pcm = littleEndianBytes(samples).subarray(toSkip, toSkip + left);
       toSkip = 0;
       left -= pcm.length;
