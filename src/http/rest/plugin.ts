@@ -6,7 +6,7 @@
  * the HTTP status of the one RESULTCODE table. A caller may omit requestId; the gateway assigns one.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { checkParams, findCommand, findParam, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
+import { checkParams, commands, findCommand, findParam, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
 import { ResultCode, httpStatusForResultCode, isSuccessCode } from '../../protocol/result-codes.js';
@@ -165,7 +165,14 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
       params: {
         type: 'object',
         required: ['type'],
-        properties: { type: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$', description: 'The TYPE of the XML command (any case).', examples: ['devicestatus'] } },
+        properties: {
+          type: {
+            type: 'string',
+            pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$',
+            description: `The TYPE of the XML command, in any case: ${commands.map((spec) => spec.type).join(', ')}. A type the core does not know is answered API_UNKNOWN_MESSAGE_TYPE.`,
+            examples: ['devicestatus'],
+          },
+        },
       },
       body: {
         type: 'object',
