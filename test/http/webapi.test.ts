@@ -172,6 +172,15 @@ describe('parameter semantics', () => {
     assert.equal((await call('/webAPI.aspx?type=test&requestid=2147483647')).code, 20);
   });
 
+  test('HEAD carries nothing out: 405 with Allow, and the core hears nothing', async () => {
+    const received = await receivedDuring(async () => {
+      const response = await fetch(`${gw.url}/webAPI.aspx?type=callstart&requestid=7&deviceid=200`, { method: 'HEAD' });
+      assert.equal(response.status, 405);
+      assert.equal(response.headers.get('allow'), 'GET, POST');
+    });
+    assert.deepEqual(received, []);
+  });
+
   test('a call without type is refused', async () => {
     const answer = await call('/webAPI.aspx?requestid=1');
     assert.equal(answer.status, 400);

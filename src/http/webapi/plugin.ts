@@ -103,5 +103,12 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     return reply;
   };
 
-  for (const url of webApiPaths) app.route({ method: ['GET', 'POST'], url, handler });
+  // HEAD is safe in HTTP (link checkers and prefetchers send it freely), but a GET of the WebAPI
+  // may start a call: HEAD is refused rather than carried out with its body thrown away.
+  const refuseHead = (_request: FastifyRequest, reply: FastifyReply): FastifyReply =>
+    reply.code(405).header('allow', 'GET, POST').send();
+  for (const url of webApiPaths) {
+    app.route({ method: ['GET', 'POST'], url, handler, exposeHeadRoute: false });
+    app.route({ method: 'HEAD', url, handler: refuseHead });
+  }
 };
