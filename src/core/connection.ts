@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { findCommand, isValidRequestId } from '../protocol/catalog.js';
 import { FrameTooLargeError, MessageFramer, type Frame } from '../protocol/framing.js';
-import { childText, leadingChildTexts, parseXml, type XmlElement } from '../protocol/xml.js';
+import { childText, leadingChildTexts, parseXml, resultHeaderNames, type XmlElement } from '../protocol/xml.js';
 
 /**
  * Why the core gave no usable answer. `unavailable`: no connection, or it broke; `timeout`: no
@@ -263,7 +263,6 @@ function lost(message: string, cause?: Error): CoreError {
 
 /** How much of an answer the lenient parser reads for its header when the fast read gave up. */
 const headerScanBytes = 4096;
-const headerNames: ReadonlySet<string> = new Set(['REQUESTTYPE', 'TYPE', 'REQUESTID', 'RESULTTYPE', 'RESULTCODE', 'RESULTMSG']);
 /** TYPE stands in for REQUESTTYPE only when the latter is absent, which takes a complete scan to know. */
 const hasWholeHeader = (texts: Map<string, string>): boolean =>
   texts.has('REQUESTTYPE') && texts.has('REQUESTID') && texts.has('RESULTTYPE') && texts.has('RESULTCODE') && texts.has('RESULTMSG');
@@ -290,7 +289,7 @@ function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
   // on the hot path. Anything irregular before the header is complete goes to the lenient parser,
   // over the head of a long answer (it closes what the cut leaves open). The whole answer is parsed
   // only when a caller asks for `root`.
-  const leading = leadingChildTexts(frame.bytes, headerNames, hasWholeHeader);
+  const leading = leadingChildTexts(frame.bytes, resultHeaderNames, hasWholeHeader);
   let field: (name: string) => string | undefined;
   let root: XmlElement | undefined;
   if (leading.complete || hasWholeHeader(leading.texts)) {

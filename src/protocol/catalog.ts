@@ -232,7 +232,8 @@ const agentSelectors = ['DEVICEID', 'DEVICEALIAS', 'CRM_USER', 'SYS_USER'] as co
 // The REST surface: resources and verbs for the commands. Every command is also reachable as
 // POST /api/v1/commands/{type}; a command without routes here is reached that way only.
 
-const deviceFields = ['DEVICEID', 'CALLINSTANCE', 'CRM_USER', 'SYS_USER', 'DEVICEALIAS', 'STATIONNAME', 'UPDATE_IF_NOT_RECORDING'];
+/** What picks the call to update: a finished recording is picked by its RECORDID instead. */
+const liveCallFields = [...deviceSelectors, 'CALLINSTANCE', 'UPDATE_IF_NOT_RECORDING'];
 const blackoutScope = (value: 'call' | 'agent'): RestRoute['variant'] => ({
   field: 'scope',
   value,
@@ -250,7 +251,7 @@ const restRoutes: Readonly<Record<string, readonly RestRoute[]>> = {
   CALLSTOP: [{ method: 'POST', path: '/calls/stop' }],
   CALLUPDATE: [
     { method: 'POST', path: '/calls/update' },
-    { method: 'PATCH', path: '/recordings/{recordId}', summary: 'Update the data of a finished recording.', omit: deviceFields },
+    { method: 'PATCH', path: '/recordings/{recordId}', summary: 'Update the data of a finished recording.', omit: liveCallFields },
   ],
   RECORDSTART: [{ method: 'POST', path: '/recordings/start' }],
   RECORDSTOP: [{ method: 'POST', path: '/recordings/stop' }],

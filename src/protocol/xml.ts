@@ -84,6 +84,9 @@ export function buildRequest(type: string, requestId: string | number, params: P
   return serialize(element('REQUEST', children));
 }
 
+/** The elements of a RESULT's standard header (TYPE stands in for REQUESTTYPE in some answers). */
+export const resultHeaderNames: ReadonlySet<string> = new Set(['REQUESTTYPE', 'TYPE', 'REQUESTID', 'RESULTTYPE', 'RESULTCODE', 'RESULTMSG']);
+
 export interface ResultHeader {
   requestType: string;
   requestId: string | number;

@@ -50,35 +50,35 @@ test('/docs lists every operation of the document', async () => {
   }
 });
 
-test('GET /api/v1/devices: Try it out, Execute, and the answer is rendered', async () => {
-  const operation = page.locator('#operations-devices-getDevices');
+/** Expand an operation, Try it out, Execute: the status and body the page shows, and what the core received. */
+async function tryItOut(operationId: string): Promise<{ status: string; body: string; received: string[] }> {
+  const operation = page.locator(`#${operationId}`);
   await operation.locator('.opblock-summary-control').click();
   await operation.getByRole('button', { name: 'Try it out' }).click();
   const sent = gw.received().length;
   await operation.getByRole('button', { name: 'Execute' }).click();
-  const status = operation.locator('.live-responses-table tr.response .response-col_status').first();
+  const response = operation.locator('.live-responses-table tr.response');
+  const status = response.locator('.response-col_status').first();
   await status.waitFor();
-  assert.equal((await status.innerText()).trim(), '200');
-  const body = await operation.locator('.live-responses-table tr.response .response-col_description .highlight-code').first().innerText();
+  const body = await response.locator('.response-col_description .highlight-code').first().innerText();
+  return { status: (await status.innerText()).trim(), body, received: gw.received().slice(sent) };
+}
+
+test('GET /api/v1/devices: Try it out, Execute, and the answer is rendered', async () => {
+  const { status, body, received } = await tryItOut('operations-devices-getDevices');
+  assert.equal(status, '200');
   assert.match(body, /"type": "API_OK"/);
   assert.ok(
-    gw.received().slice(sent).some((xml) => /<TYPE>DEVICELIST<\/TYPE>/.test(xml)),
+    received.some((xml) => /<TYPE>DEVICELIST<\/TYPE>/.test(xml)),
     'the core received the DEVICELIST the page asked for',
   );
 });
 
 test('GET /webAPI.aspx: the command\'s parameters, given as an object, reach the core as elements', async () => {
-  const operation = page.locator('#operations-webapi-callWebApi');
-  await operation.locator('.opblock-summary-control').click();
-  await operation.getByRole('button', { name: 'Try it out' }).click();
-  const sent = gw.received().length;
-  await operation.getByRole('button', { name: 'Execute' }).click();
-  const status = operation.locator('.live-responses-table tr.response .response-col_status').first();
-  await status.waitFor();
-  assert.equal((await status.innerText()).trim(), '200');
-  const body = await operation.locator('.live-responses-table tr.response .response-col_description .highlight-code').first().innerText();
+  const { status, body, received } = await tryItOut('operations-webapi-callWebApi');
+  assert.equal(status, '200');
   assert.match(body, /<RESULTTYPE>API_OK<\/RESULTTYPE>/);
-  assert.match(gw.received().slice(sent).join(''), /<TYPE>DEVICESTATUS<\/TYPE>\s*<REQUESTID>8<\/REQUESTID>\s*<DEVICEID>1111<\/DEVICEID>/);
+  assert.match(received.join(''), /<TYPE>DEVICESTATUS<\/TYPE>\s*<REQUESTID>8<\/REQUESTID>\s*<DEVICEID>1111<\/DEVICEID>/);
 });
 
 test('the page loaded nothing from elsewhere and the browser reported no error', () => {

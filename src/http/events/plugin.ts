@@ -26,6 +26,7 @@ export const eventsPath = '/api/v1/events';
 /** The longest device filter: what the event port takes as EVENTVALUE. */
 const maxDeviceIdLength = findParam(findCommand('EVENTS')!, 'EVENTVALUE')?.maxLength ?? 64;
 const eventTypes = eventSpecs.map((spec) => spec.type);
+const eventClasses = [...new Set(eventSpecs.map((spec) => spec.eventClass))];
 
 
 export const eventsRouteSchema = {
@@ -42,7 +43,7 @@ export const eventsRouteSchema = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      class: { type: 'string', enum: ['CALL', 'RECORD', 'call', 'record'], description: 'Only events of this class.' },
+      class: { type: 'string', enum: [...eventClasses, ...eventClasses.map((c) => c.toLowerCase())], description: 'Only events of this class.' },
       type: {
         type: 'string',
         maxLength: 512,

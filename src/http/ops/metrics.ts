@@ -120,29 +120,16 @@ export class GatewayMetrics {
         this.set(metrics.liveEvents().listeners);
       },
     });
-    // The subscription counts; the counters take the difference at each scrape.
-    let received = 0;
-    this.eventsReceived = new client.Counter({
-      name: 'uptivity_events_received_total',
-      help: "CALLCOPYEVENTs received from the core's event port.",
-      registers: [this.registry],
-      collect() {
-        const now = metrics.liveEvents().received;
-        if (now > received) this.inc(now - received);
-        received = now;
-      },
-    });
-    let dropped = 0;
-    this.eventListenersDropped = new client.Counter({
-      name: 'uptivity_events_listeners_dropped_total',
-      help: 'Event stream clients cut off for not reading fast enough.',
-      registers: [this.registry],
-      collect() {
-        const now = metrics.liveEvents().dropped;
-        if (now > dropped) this.inc(now - dropped);
-        dropped = now;
-      },
-    });
+    this.eventsReceived = this.runningTotal(
+      'uptivity_events_received_total',
+      "CALLCOPYEVENTs received from the core's event port.",
+      () => metrics.liveEvents().received,
+    );
+    this.eventListenersDropped = this.runningTotal(
+      'uptivity_events_listeners_dropped_total',
+      'Event stream clients cut off for not reading fast enough.',
+      () => metrics.liveEvents().dropped,
+    );
     this.eventPortUp = new client.Gauge({
       name: 'uptivity_events_port_up',
       help: "1 while the gateway is subscribed to the core's event port, else 0 (also before the first listener).",
@@ -159,6 +146,21 @@ export class GatewayMetrics {
         let bytes = 0;
         for (const streams of metrics.eventStreamSets) bytes += streams.stats.bufferedBytes;
         this.set(bytes);
+      },
+    });
+  }
+
+  /** A counter following a total kept elsewhere (the subscription counts): it adds the difference at each scrape. */
+  private runningTotal(name: string, help: string, total: () => number): client.Counter {
+    let counted = 0;
+    return new client.Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const now = total();
+        if (now > counted) this.inc(now - counted);
+        counted = now;
       },
     });
   }

@@ -6,7 +6,7 @@
  * the HTTP status of the one RESULTCODE table. A caller may omit requestId; the gateway assigns one.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { checkParams, commands, findCommand, findParam, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
+import { checkParams, commands, findCommand, findParam, isValidRequestId, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
 import { ResultCode, httpStatusForResultCode, isSuccessCode } from '../../protocol/result-codes.js';
@@ -29,7 +29,7 @@ export interface RestOptions extends CoreCallDependencies {
 type Fields = Record<string, unknown>;
 
 /** REQUESTIDs the gateway gives callers who send none: 1..2147483647, then around again. */
-function requestIdSource(): () => number {
+function coreRequestIds(): () => number {
   let last = 0;
   return () => (last = last >= 2147483647 ? 1 : last + 1);
 }
@@ -48,7 +48,7 @@ const refuseAsProblem: Refusal = (reply, status, header, code, message) =>
   sendProblem(reply, status, { resultCode: code, detail: message, requestId: header.requestId === undefined ? undefined : Number(header.requestId) });
 
 export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) => {
-  const nextRequestId = requestIdSource();
+  const nextRequestId = coreRequestIds();
   const core: CoreCallDependencies = { pool: options.pool, metrics: options.metrics, coreTimeoutMs: options.coreTimeoutMs };
 
   app.setErrorHandler(sendErrorProblem);
@@ -211,7 +211,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
       const params = new Map<string, string>();
       for (const [field, value] of Object.entries(body)) {
         if (field.toUpperCase() === 'REQUESTID') {
-          if (typeof value === 'number' && Number.isInteger(value) && value >= (spec?.minRequestId ?? 1) && value <= 2147483647) requestId = value;
+          if (typeof value === 'number' && isValidRequestId(String(value), spec?.minRequestId)) requestId = value;
           else return refuseAsProblem(reply, 400, { type, requestId: undefined }, ResultCode.API_REQUESTID_INVALID, 'requestId must be an integer from 1 to 2147483647.');
           continue;
         }

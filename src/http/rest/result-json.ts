@@ -8,10 +8,7 @@
 import { resultFieldTypes, type CommandSpec } from '../../protocol/catalog.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { productTimeToIso, unixTimeToIso } from '../../protocol/product-time.js';
-import type { XmlElement } from '../../protocol/xml.js';
-
-/** The header every RESULT starts with; it becomes `requestId` and `result`. */
-export const resultHeaderNames: ReadonlySet<string> = new Set(['REQUESTTYPE', 'TYPE', 'REQUESTID', 'RESULTTYPE', 'RESULTCODE', 'RESULTMSG']);
+import { resultHeaderNames, type XmlElement } from '../../protocol/xml.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -52,6 +49,15 @@ function setLeaf(out: JsonObject, name: string, key: string, text: string): void
   }
 }
 
+/** The array at `key`, made when there is none (an own property: never one of Object.prototype's). */
+function listAt(out: JsonObject, key: string): JsonValue[] {
+  const value = Object.hasOwn(out, key) ? out[key] : undefined;
+  if (Array.isArray(value)) return value;
+  const list: JsonValue[] = [];
+  out[key] = list;
+  return list;
+}
+
 function shapeChildren(children: readonly XmlElement[], parentPath: string, shape: Shape): JsonObject {
   const out: JsonObject = {};
   const seen = new Map<string, number>();
@@ -62,13 +68,12 @@ function shapeChildren(children: readonly XmlElement[], parentPath: string, shap
     const value = child.children.length > 0 ? shapeChildren(child.children, path, shape) : undefined;
     if (pattern) {
       const key = `${jsonName(child.name.replace(/\d+$/, ''))}s`;
-      const list = (Object.hasOwn(out, key) && Array.isArray(out[key]) ? out[key] : (out[key] = [])) as JsonValue[];
-      list.push(value ?? child.text);
+      listAt(out, key).push(value ?? child.text);
       continue;
     }
     const key = jsonName(child.name);
     if (shape.lists.has(path) || (seen.get(child.name) ?? 0) > 1) {
-      const list = (Object.hasOwn(out, key) && Array.isArray(out[key]) ? out[key] : (out[key] = [])) as JsonValue[];
+      const list = listAt(out, key);
       if (value) list.push(value);
       else {
         const holder: JsonObject = {};
@@ -83,7 +88,7 @@ function shapeChildren(children: readonly XmlElement[], parentPath: string, shap
     const at = list.lastIndexOf('/');
     if ((at === -1 ? '' : list.slice(0, at)) !== parentPath) continue;
     const key = jsonName(list.slice(at + 1));
-    if (!Object.hasOwn(out, key) || !Array.isArray(out[key])) out[key] = [];
+    listAt(out, key);
   }
   return out;
 }
@@ -94,6 +99,7 @@ export function resultBody(root: XmlElement, spec: CommandSpec | undefined): Jso
     lists: new Set(spec?.result.lists ?? []),
     patterns: (spec?.result.patternLists ?? []).map((pattern) => new RegExp(`^(?:${pattern})$`)),
   };
+  // The header becomes `requestId` and `result`.
   return shapeChildren(
     root.children.filter((child) => !resultHeaderNames.has(child.name)),
     '',
