@@ -12,6 +12,9 @@
  * matter are the ratios printed at the end, not the absolute ones.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -27,13 +30,10 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 /** Rounds over the HTTP targets, each target in turn: noise that lasts a few seconds hits all alike. */
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
+/** Start a server and wait for `ready` on its stdout. */
 async function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
   const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let seen = '';
-  if (ready.source === '^') {
-    child.stdout!.resume();
-    return child;
-  }
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       if (seen.length < 65536) seen += chunk.toString();
@@ -65,12 +65,15 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  /** Responses received, warm-up included. */
+  answered: number;
 }
 
 async function cannon(name: string, url: string, warmUp: boolean): Promise<Figures> {
-  if (warmUp) await autocannon({ url, connections, duration: 2 });
+  const warm = warmUp ? (await autocannon({ url, connections, duration: 2 })).requests.total : 0;
   const result = await autocannon({ url, connections, duration: seconds });
-  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const answered = warm + result.requests.total;
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, answered };
 }
 
 /** 50 persistent TCP connections each sending TEST and awaiting its answer, for `seconds`. */
@@ -104,25 +107,29 @@ async function directTcp(port: number): Promise<Figures> {
   await run(Date.now() + seconds * 1000, true);
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 100) / 100;
-  return { name: 'direct TCP client -> simulator', rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors };
+  return { name: 'direct TCP client -> simulator', rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), errors, answered: latencies.length };
 }
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
+  let logDir: string | undefined;
   try {
     const [helloPort, corePort, eventPort, gatewayPort, referencePort] = (await freePorts(5)) as [number, number, number, number, number];
     children.push(await start(path.join(here, 'hello-world.js'), [String(helloPort)], {}, /listening/));
     children.push(
       await start(path.join(here, '../src/sim/main.js'), ['--port', String(corePort), '--event-port', String(eventPort)], {}, /API port/),
     );
-    children.push(
-      await start(
-        path.join(here, '../src/main.js'),
-        [],
-        { PORT: String(gatewayPort), HOST: '127.0.0.1', CORE_HOST: '127.0.0.1', CORE_PORT: String(corePort) },
-        /^/,
-      ),
-    );
+    // The gateway logs a JSON line per request. They go to a file, as a container runtime keeps
+    // them: the benchmark measures the gateway, not a log reader competing with autocannon.
+    logDir = await mkdtemp(path.join(os.tmpdir(), 'uptivity-bench-'));
+    const logPath = path.join(logDir, 'gateway.log');
+    const logFd = openSync(logPath, 'w');
+    const gateway = spawn(process.execPath, [path.join(here, '../src/main.js')], {
+      env: { ...process.env, PORT: String(gatewayPort), HOST: '127.0.0.1', CORE_HOST: '127.0.0.1', CORE_PORT: String(corePort) },
+      stdio: ['ignore', logFd, 'inherit'],
+    });
+    closeSync(logFd);
+    children.push(gateway);
     children.push(await start(path.join(here, 'reference-gateway.js'), [String(referencePort), String(corePort), '4'], {}, /listening/));
     await ready(`http://127.0.0.1:${gatewayPort}/readyz`);
 
@@ -157,8 +164,13 @@ async function main(): Promise<void> {
     process.stdout.write(`reference / hello-world:     ${medianRatio(2, 0).toFixed(2)}\n`);
     process.stdout.write(`gateway / reference:         ${medianRatio(1, 2).toFixed(2)}\n`);
     process.stdout.write(`gateway / direct TCP client: ${(medianRound(1).rps / direct.rps).toFixed(2)}\n`);
+    // Logging is part of what was measured: every answered request has its line.
+    const answered = runs.reduce((sum, r) => sum + r[1]!.answered, 0);
+    const logged = readFileSync(logPath, 'utf8').split('\n').filter((line) => line.includes('"msg":"request"')).length;
+    process.stdout.write(`gateway log lines: ${logged} request lines for ${answered} answers counted by autocannon\n`);
   } finally {
     for (const child of children) child.kill();
+    if (logDir) await rm(logDir, { recursive: true, force: true });
   }
 }
 

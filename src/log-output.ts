@@ -1,9 +1,11 @@
 /**
  * Where the gateway's log lines go: a stream (stdout), written in batches. A request writes one line;
  * handing each to the stream, or to pino's own destination, costs several times what formatting it
- * does. Lines gather in memory and go out in one write per turn of the event loop, or at once past
- * `batchBytes`. If the stream cannot keep up (a terminal, a stalled pipe), lines past `maxPendingBytes`
- * are dropped and counted rather than held without bound; the count is reported with the next write.
+ * does. Lines gather in memory and go out in one write `flushMs` after the first of them, or at once
+ * past `batchBytes`. A timer rather than setImmediate: an immediate pending at every turn keeps the
+ * event loop from waiting in poll, so under load it turns far more often, each turn with less I/O.
+ * If the stream cannot keep up (a terminal, a stalled pipe), lines past `maxPendingBytes` are dropped
+ * and counted rather than held without bound; the count is reported with the next write.
  */
 import type { Writable } from 'node:stream';
 
@@ -12,6 +14,8 @@ export interface LogOutputOptions {
   batchBytes?: number;
   /** Drop lines while the stream holds this much unwritten (default 8 MB). */
   maxPendingBytes?: number;
+  /** Write what is gathered at most this long after its first line (default 20 ms). */
+  flushMs?: number;
 }
 
 export class LogOutput {
@@ -21,6 +25,7 @@ export class LogOutput {
   private dropped = 0;
   private readonly batchBytes: number;
   private readonly maxPendingBytes: number;
+  private readonly flushMs: number;
 
   constructor(
     private readonly stream: Writable,
@@ -28,6 +33,7 @@ export class LogOutput {
   ) {
     this.batchBytes = options.batchBytes ?? 64 * 1024;
     this.maxPendingBytes = options.maxPendingBytes ?? 8 * 1024 * 1024;
+    this.flushMs = options.flushMs ?? 20;
   }
 
   /** pino's destination interface: one serialised line, newline included. */
@@ -41,7 +47,7 @@ export class LogOutput {
     if (this.pendingBytes >= this.batchBytes) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setTimeout(() => this.flush(), this.flushMs);
     }
     return true;
   }
