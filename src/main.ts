@@ -11,7 +11,7 @@ import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
 import { CoreEventSubscription } from './core/events.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
-import { startSimulator, type RunningSimulator } from './sim/simulator.js';
+import type { RunningSimulator } from './sim/simulator.js';
 import { productRecordingRoot } from './sim/product-format.js';
 import { locateFfmpeg } from './media/ffmpeg.js';
 import { RecordingFiles, parsePathMap } from './media/recording-files.js';
@@ -28,6 +28,8 @@ async function main(): Promise<void> {
   let corePort = config.core.port;
   let coreEventPort = config.core.eventPort;
   if (!coreHost) {
+    // Loaded only when embedded: a gateway in front of a real core carries no simulator (nor SQLite).
+    const { startSimulator } = await import('./sim/simulator.js');
     sim = await startSimulator({ host: '127.0.0.1', port: config.core.port, eventPort: config.core.eventPort, dataDir: config.simDataDir, seed: true });
     coreHost = sim.host;
     corePort = sim.port;

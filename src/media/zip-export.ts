@@ -8,6 +8,8 @@
 import { ZipArchive, type Archiver } from 'archiver';
 import { PassThrough, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+// archiver's CRC-32, computed by zlib from here on.
+import './native-crc32.js';
 
 export interface ZipEntrySource {
   /** The entry's name inside the ZIP, e.g. `7005-13-35-07.wav`. */
