@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -269,6 +270,36 @@ describe('pcm16Stream and wavExportSize', () => {
       );
     });
   }
+
+  test('G.711 longer than one read: every sample, and ranges across the reads, odd ends included', async () => {
+    const codes = 700_001; // three reads of 256 Ki codes, the last one odd
+    const file = writeWav('long.wav', 'mulaw', codes);
+    const info = readWavInfo(file);
+    const whole = await collect(pcm16Stream(file, info));
+    const data = fs.readFileSync(file).subarray(info.dataOffset, info.dataOffset + codes);
+    assert.equal(whole.length, codes * 2);
+    for (let i = 0; i < codes; i++) if (whole.readInt16LE(2 * i) !== MULAW_DECODE[data[i]!]) assert.fail(`sample ${i}`);
+    const boundary = 2 * 256 * 1024;
+    for (const [start, end] of [
+      [boundary - 1, boundary],
+      [boundary - 3, 2 * boundary + 5],
+      [1, 2 * codes - 2],
+      [2 * codes - 1, 2 * codes - 1],
+    ] as const) {
+      assert.ok((await collect(pcm16Stream(file, info, { start, end }))).equals(whole.subarray(start, end + 1)), `bytes ${start}-${end}`);
+    }
+  });
+
+  test('a G.711 stream destroyed after its first chunk closes its file', async () => {
+    const file = writeWav('closed.wav', 'alaw', 600_000);
+    const openFiles = (): number => fs.readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+    const stream = pcm16Stream(file, readWavInfo(file));
+    await once(stream, 'data');
+    stream.destroy();
+    await once(stream, 'close');
+    assert.equal(openFiles(), before);
+  });
 
   test('an HTTP-style export: header bytes then a PCM range add up to the suffix of the export', async () => {
     const file = writeWav('suffix.wav', 'alaw', 5000);
