@@ -332,6 +332,11 @@ describe('ranges, errors and limits', () => {
     const wav = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=15&uniquefield=ident&uniqueid=10121902&media_format=wav`);
     assert.equal(wav.status, 200);
     await wav.arrayBuffer();
+    // HEAD exports nothing, so it needs no slot: it answers what a GET would send.
+    const head = await fetch(`${gw.url}/api/v1/recordings/10121901/media?format=mp3`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-type'), 'audio/mpeg');
+    assert.match(head.headers.get('content-disposition') ?? '', /filename="?10121901\.mp3"?/);
     for (const h of held) h.controller.abort();
     await noFfmpegLeft();
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
@@ -354,5 +359,22 @@ describe('ranges, errors and limits', () => {
     assert.ok(peak - before < 100 * 1024 * 1024, `RSS grew by ${Math.round((peak - before) / 1e6)} MB while ${Math.round(size / 1e6)} MB streamed`);
     await run('unzip', ['-tq', file]);
     fs.rmSync(file);
+  });
+
+  test('HEAD of a REST media route gives the headers of the export without exporting', async () => {
+    const url = `${gw.url}/api/v1/recordings/10121902/media?format=wav`;
+    const exported = (): Promise<string> =>
+      fetch(`${gw.url}/metrics`)
+        .then((r) => r.text())
+        .then((text) => /uptivity_export_requests_total\{function="EXPORT",format="wav"\} (\d+)/.exec(text)?.[1] ?? '0');
+    const get = await fetch(url);
+    const body = Buffer.from(await get.arrayBuffer());
+    const before = await exported();
+    const head = await fetch(url, { method: 'HEAD', headers: { range: 'bytes=0-99' } });
+    assert.equal(head.status, 200, 'Range is for GET');
+    for (const name of ['content-type', 'content-disposition', 'accept-ranges']) assert.equal(head.headers.get(name), get.headers.get(name), name);
+    assert.equal(head.headers.get('content-length'), String(body.length));
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+    assert.equal(await exported(), before, 'no export was started');
   });
 });

@@ -173,9 +173,12 @@ export function exportHandler(options: ExportOptions) {
       spec.type === 'MULTIEXPORT'
         ? zipBody(recordings, format, encrypt ? password : undefined, requestId, tools)
         : singleBody(spec, recordings, format, encrypt ? password : undefined, tools);
+    // HEAD (link checkers, download managers asking the size) gets the headers a GET would, and
+    // nothing is exported: no file is read and no ffmpeg started.
+    const head = request.method === 'HEAD';
     let release: (() => void) | undefined;
-    if (body.usesFfmpeg) {
-      if (!ffmpeg) return refuse(reply, 501, call, ResultCode.API_COMMAND_NOT_SUPPORTED, `No ffmpeg is available to export ${format}.`);
+    if (body.usesFfmpeg && !ffmpeg) return refuse(reply, 501, call, ResultCode.API_COMMAND_NOT_SUPPORTED, `No ffmpeg is available to export ${format}.`);
+    if (body.usesFfmpeg && !head) {
       release = slots.tryAcquire();
       if (!release) {
         reply.header('retry-after', '5');
@@ -183,20 +186,12 @@ export function exportHandler(options: ExportOptions) {
       }
     }
 
-    metrics.exportRequests.inc({ function: spec.type, format });
-    let bytes = 0;
-    reply.raw.once('close', () => {
-      // A caller gone before the end: stop everything still working for it.
-      if (!reply.raw.writableFinished) abort.abort(new Error('the caller went away'));
-      release?.();
-      metrics.exportBytes.inc({ function: spec.type }, bytes);
-    });
     reply.header('content-type', body.mime).header('content-disposition', contentDisposition(body.fileName));
-
     let range: { start: number; end: number } | undefined;
     if (body.rangeable && body.size !== undefined) {
       reply.header('accept-ranges', 'bytes');
-      const asked = request.headers.range;
+      // Range is a GET's (RFC 9110): HEAD describes the whole file.
+      const asked = head ? undefined : request.headers.range;
       const ranges = asked ? rangeParser(body.size, asked, { combine: true }) : undefined;
       if (ranges === -1) {
         release?.();
@@ -210,6 +205,16 @@ export function exportHandler(options: ExportOptions) {
     }
     const length = range ? range.end - range.start + 1 : body.size;
     if (length !== undefined) reply.header('content-length', String(length));
+    if (head) return reply.send();
+
+    metrics.exportRequests.inc({ function: spec.type, format });
+    let bytes = 0;
+    reply.raw.once('close', () => {
+      // A caller gone before the end: stop everything still working for it.
+      if (!reply.raw.writableFinished) abort.abort(new Error('the caller went away'));
+      release?.();
+      metrics.exportBytes.inc({ function: spec.type }, bytes);
+    });
 
     const counted = new Transform({
       // Media chunks are up to 512 KiB: a smaller buffer would stop the source after every chunk.

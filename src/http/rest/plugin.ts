@@ -5,7 +5,7 @@
  * reaches the core; answers are the RESULT as JSON (result-json.ts); failures are problem+json with
  * the HTTP status of the one RESULTCODE table. A caller may omit requestId; the gateway assigns one.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { checkParams, commands, findCommand, findParam, isValidRequestId, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
@@ -107,7 +107,11 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
   }
 
   for (const operation of restOperations()) {
-    app.route({
+    // Fastify's own HEAD of a GET route runs the handler and reads the body to its end: for a media
+    // export, the whole export. Those routes take HEAD themselves, and the export handler answers
+    // it with the headers alone.
+    const exportsMedia = operation.method === 'GET' && operation.bindings.some((b) => b.spec.servedBy === 'gateway');
+    const route: RouteOptions = {
       // An operation whose fields are all optional may be called without a body at all.
       ...(operation.place === 'body'
         ? {
@@ -118,6 +122,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
           }
         : {}),
       method: operation.method,
+      exposeHeadRoute: !exportsMedia,
       url: operation.url,
       schema: operation.schema,
       handler: (request, reply) => {
@@ -149,7 +154,10 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         }
         return carryOut(request, reply, spec, spec.type, requestId, params);
       },
-    });
+    };
+    app.route(route);
+    // A route of its own, so the OpenAPI document leaves it out as it does every HEAD.
+    if (exportsMedia) app.route({ ...route, method: 'HEAD' });
   }
 
   // The escape hatch: any command, parameters as a flat JSON object, answered as JSON.
