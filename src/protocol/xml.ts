@@ -350,14 +350,14 @@ export function leadingChildTexts(bytes: Buffer, names: ReadonlySet<string>, eno
   let i = 1;
   while (i < n && isNameCode(bytes[i]!)) i++;
   if (i === 1 || bytes[i] !== 0x3e) return stop(false);
-  const rootName = bytes.toString('latin1', 1, i);
+  const rootLength = i - 1;
   i++;
   for (;;) {
     while (i < n && bytes[i] !== 0x3c) i++;
     if (i + 1 >= n) return stop(false);
     if (bytes[i + 1] === 0x2f) {
       // A close: only the root's own ends the scan cleanly.
-      return stop(closesBytesAt(bytes, i + 2, rootName));
+      return stop(closesRootAt(bytes, i + 2, rootLength));
     }
     const nameStart = i + 1;
     let j = nameStart;
@@ -372,7 +372,7 @@ export function leadingChildTexts(bytes: Buffer, names: ReadonlySet<string>, eno
     // Names are compared as bytes, upper-cased: decoding every child's name would cost more than the scan.
     const wanted = nameOfBytes(bytes, nameStart, nameLength, names);
     if (wanted !== undefined && !texts.has(wanted)) {
-      texts.set(wanted, decodeEntities(bytes.toString('utf8', textStart, lt)));
+      texts.set(wanted, textOfBytes(bytes, textStart, lt));
       if (enough(texts)) return stop(false);
     }
     i = lt + nameLength + 3;
@@ -392,10 +392,28 @@ function nameOfBytes(bytes: Buffer, at: number, length: number, names: ReadonlyS
   return undefined;
 }
 
-function closesBytesAt(bytes: Buffer, at: number, name: string): boolean {
-  const length = name.length;
-  for (let r = 0; r < length; r++) if (bytes[at + r] !== name.charCodeAt(r)) return false;
+/** Whether the root's name (bytes 1 to `length`) is spelled again at `at`, followed by `>`. */
+function closesRootAt(bytes: Buffer, at: number, length: number): boolean {
+  for (let r = 0; r < length; r++) if (bytes[at + r] !== bytes[1 + r]) return false;
   return bytes[at + length] === 0x3e;
+}
+
+/**
+ * The text of an element, from its bytes. Header values are short printable ASCII ("API_OK",
+ * "20"): those are built here, sparing a call into Buffer's native decoder for each of them;
+ * anything else is decoded as UTF-8 with its entities.
+ */
+function textOfBytes(bytes: Buffer, start: number, end: number): string {
+  if (end - start <= 32) {
+    let text = '';
+    for (let k = start; k < end; k++) {
+      const b = bytes[k]!;
+      if (b < 0x20 || b > 0x7e || b === 0x26) return decodeEntities(bytes.toString('utf8', start, end));
+      text += String.fromCharCode(b);
+    }
+    return text;
+  }
+  return decodeEntities(bytes.toString('utf8', start, end));
 }
 
 /** The first child with this name, compared case-insensitively (cores and clients vary in case). */

@@ -84,6 +84,35 @@ test('a request that waits longer than queueTimeoutMs fails as a timeout, never 
   assert.equal(sentWithId(core, 2), 0);
 });
 
+test('waiters time out in the order they came, each at its own deadline', async () => {
+  const { script, release } = gated();
+  const core = await scripted(script);
+  const pool = await startPool(core.port, cleanups, { size: 1, queueTimeoutMs: 150, requestTimeoutMs: 5000 });
+  const first = pool.request(coreRequest('DEVICELIST', 1));
+  const started = performance.now();
+  const early = coreFailure(pool.request(coreRequest('DEVICELIST', 2))).then(() => performance.now() - started);
+  await sleep(100);
+  const late = coreFailure(pool.request(coreRequest('DEVICELIST', 3))).then(() => performance.now() - started);
+  const [a, b] = await Promise.all([early, late]);
+  assert.ok(a >= 140 && a < 2000, `the first waiter failed after ${a} ms`);
+  assert.ok(b >= 240 && b - a >= 80, `the second waiter failed after ${b} ms, its own 150 ms after it came, not with the first (${a} ms)`);
+  release();
+  assert.equal((await first).requestId, '1');
+});
+
+test('a short request timeout after a long one on the same connection is kept', async () => {
+  const { script, release } = gated();
+  cleanups.push(release);
+  const core = await scripted(script);
+  const pool = await startPool(core.port, cleanups, { size: 1, requestTimeoutMs: 20_000 });
+  assert.equal((await pool.request(coreRequest('TEST', 1))).requestId, '1', 'a request under the 20 s timeout');
+  const started = performance.now();
+  const error = await coreFailure(pool.request({ ...coreRequest('DEVICELIST', 2), timeoutMs: 200 }));
+  const waited = performance.now() - started;
+  assert.equal(error.kind, 'timeout');
+  assert.ok(waited >= 190 && waited < 5000, `timed out after ${waited} ms, not at the connection's earlier 20 s deadline`);
+});
+
 test('a core that reads a CALLSTART and drops the connection: one failure, one CALLSTART, no resend', async () => {
   const core = await scripted((r) => (r.type === 'CALLSTART' ? 'drop' : undefined));
   const pool = await startPool(core.port, cleanups, { size: 4 });
