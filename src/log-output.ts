@@ -21,7 +21,8 @@ export interface LogOutputOptions {
 export class LogOutput {
   private pending: string[] = [];
   private pendingBytes = 0;
-  private scheduled = false;
+  /** At most one: a batch written early (past batchBytes) leaves it to write what follows. */
+  private timer: NodeJS.Timeout | undefined;
   private dropped = 0;
   private readonly batchBytes: number;
   private readonly maxPendingBytes: number;
@@ -45,16 +46,16 @@ export class LogOutput {
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (this.pendingBytes >= this.batchBytes) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setTimeout(() => this.flush(), this.flushMs);
-    }
+    else
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.flushMs);
     return true;
   }
 
   /** Write what is gathered now (at shutdown, and what pino calls flushSync). */
   flush(): void {
-    this.scheduled = false;
     if (this.dropped > 0) {
       const time = Date.now();
       this.pending.push(`{"level":40,"time":${time},"msg":"${this.dropped} log lines dropped: the log output is not keeping up"}\n`);

@@ -74,6 +74,17 @@ async function xmlAnswer(query: string): Promise<{ status: number; code: number;
   return { status: response.status, code: Number(childText(root, 'RESULTCODE')), message: childText(root, 'RESULTMSG') ?? '', requestId: childText(root, 'REQUESTID') ?? '' };
 }
 
+/**
+ * A recording row for a file the test put under the recordings directory (`relative` to it): a copy
+ * of the seeded recording `like`, with its own IDENT, DURATION and file.
+ */
+function addRecording(like: number, ident: number, duration: number, relative: readonly string[]): void {
+  const db = gw.sim.context.db;
+  db.exec(`CREATE TEMP TABLE added AS SELECT * FROM recordings WHERE ident = ${like}`);
+  db.prepare('UPDATE added SET ident = ?, duration = ?, filename = ?, media_path = ?').run(ident, duration, `C:\\Recordings\\${relative.join('\\')}`, relative.join('/'));
+  db.exec('INSERT INTO recordings SELECT * FROM added; DROP TABLE added');
+}
+
 function ffmpegChildren(): number[] {
   try {
     return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
@@ -124,10 +135,7 @@ describe("the manual's example URLs", () => {
     const relative = ['wideband', 'wide-16k.wav'];
     fs.mkdirSync(path.join(gw.sim.context.recordingsDir, relative[0]!), { recursive: true });
     fs.writeFileSync(path.join(gw.sim.context.recordingsDir, ...relative), Buffer.concat([wavHeader(samples.byteLength, 'pcm16', 16000, 1), Buffer.from(samples.buffer)]));
-    const db = gw.sim.context.db;
-    db.exec('CREATE TEMP TABLE wide AS SELECT * FROM recordings WHERE ident = 10121902');
-    db.prepare('UPDATE wide SET ident = 99000001, duration = ?, filename = ?, media_path = ?').run(seconds, `C:\\Recordings\\${relative.join('\\')}`, relative.join('/'));
-    db.exec('INSERT INTO recordings SELECT * FROM wide; DROP TABLE wide');
+    addRecording(10121902, 99000001, seconds, relative);
     const { status, file } = await download('type=combinedexport&requestid=17&ident=10121902,99000001&media_format=wav', 'mixed.wav');
     assert.equal(status, 200);
     const info = await probe(file);
@@ -154,10 +162,7 @@ describe("the manual's example URLs", () => {
     const source = path.join(gw.sim.context.recordingsDir, ...relative);
     fs.mkdirSync(path.dirname(source), { recursive: true });
     execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000:duration=4', '-codec:a', 'libmp3lame', '-y', source]);
-    const db = gw.sim.context.db;
-    db.exec('CREATE TEMP TABLE other AS SELECT * FROM recordings WHERE ident = 10121903');
-    db.prepare('UPDATE other SET ident = 99000002, duration = 4, filename = ?, media_path = ?').run(`C:\\Recordings\\${relative.join('\\')}`, relative.join('/'));
-    db.exec('INSERT INTO recordings SELECT * FROM other; DROP TABLE other');
+    addRecording(10121903, 99000002, 4, relative);
     const { status, file } = await download('type=export&requestid=19&uniquefield=ident&uniqueid=99000002&media_format=wav', 'from-mp3.wav');
     assert.equal(status, 200);
     const info = await probe(file);
