@@ -3,7 +3,7 @@
  * and by the tests, which give it a pool onto a simulator of their own.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool } from './core/pool.js';
 import type { CoreEventSubscription } from './core/events.js';
@@ -12,7 +12,8 @@ import { eventsPlugin } from './http/events/plugin.js';
 import { EventStreams, type EventStreamOptions } from './http/events/stream.js';
 import { buildLazyValidator } from './http/lazy-validators.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
-import { opsPlugin, requestIdHeader } from './http/ops/plugin.js';
+import { opsPlugin } from './http/ops/plugin.js';
+import { RequestRecorder, requestIdHeader } from './http/ops/request-record.js';
 import { webApiPlugin } from './http/webapi/plugin.js';
 import { restPlugin } from './http/rest/plugin.js';
 import { restPrefix } from './http/rest/operations.js';
@@ -57,12 +58,6 @@ export function redactUrl(url: string | undefined): string {
   return (url ?? '').replace(secretParams, '$1[redacted]');
 }
 
-/** Fastify's two lines per request give way to the one the ops plugin writes; its error logs stay. */
-class GatewayLogController extends LogController {
-  override incomingRequest(): void {}
-  override requestCompleted(): void {}
-}
-
 /**
  * The gateway's logger: JSON lines on `destination` (stdout by default). Request lines never carry a
  * query string's password.
@@ -86,7 +81,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     bodyLimit: 1024 * 1024,
     requestTimeout: 60_000,
     return503OnClosing: true,
-    logController: new GatewayLogController(),
+    logController: new RequestRecorder(metrics),
     genReqId: (req) => {
       const given = req.headers[requestIdHeader];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newRequestId();

@@ -1,7 +1,6 @@
 /**
- * Operating the gateway: /livez, /readyz (503 while the core is unreachable), /metrics, a request
- * id on every answer (X-Request-Id, taken from the caller when sane), one structured log line per
- * request, and the HTTP metrics. Registered without encapsulation so its hooks see every route.
+ * Operating the gateway: /livez, /readyz (503 while the core is unreachable) and /metrics. The
+ * request id, the log line and the HTTP metrics of every request are the RequestRecorder's.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
@@ -11,8 +10,6 @@ export interface OpsOptions {
   metrics: GatewayMetrics;
   coreIsUp: () => boolean;
 }
-
-export const requestIdHeader = 'x-request-id';
 
 // The routes' schemas serialize their answers and document them in the OpenAPI document.
 const opsTags = ['ops'];
@@ -76,19 +73,6 @@ const metricsSchema = (contentType: string) => ({
 });
 
 const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp }) => {
-  // Callback hooks, not async ones: they run on every request, and a promise each costs.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header(requestIdHeader, request.id);
-    done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    metrics.observeHttpRequest(route, request.method, reply.statusCode, seconds);
-    request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
-    done();
-  });
-
   app.get('/livez', { logLevel: 'warn', schema: livezSchema }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn', schema: readyzSchema }, async (_request, reply) => {
     if (coreIsUp()) return { status: 'ready', core: 'up' };

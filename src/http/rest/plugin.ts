@@ -79,7 +79,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
   }
 
   /** Send a command with its parameters, or hand a gateway-served one to its handler. */
-  function carryOut(request: FastifyRequest, reply: FastifyReply, spec: CommandSpec | undefined, type: string, requestId: number, params: Map<string, string>): FastifyReply | Promise<FastifyReply> {
+  function carryOut(request: FastifyRequest, reply: FastifyReply, spec: CommandSpec | undefined, type: string, requestId: number, params: Map<string, string>): FastifyReply | Promise<FastifyReply> | undefined {
     const header = { type, requestId: String(requestId) };
     if (spec?.servedBy === 'gateway') {
       if (options.gatewayCommands) return options.gatewayCommands(spec, { ...header, params }, request, reply, refuseAsProblem);
@@ -93,7 +93,8 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
       (answer) => sendAnswer(reply, spec, answer, requestId),
       (failure) => refuseAsProblem(reply, failure.httpStatus, header, failure.resultCode, failure.message),
     );
-    return reply;
+    // Not the pending reply: Fastify would await that thenable with a listener on the response.
+    return undefined;
   }
 
   function pickBinding(operation: RestOperation, fields: Fields): CommandBinding {

@@ -69,8 +69,9 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
   );
 
   // Not an async function: the answer is sent from the pool's callback, which spares the request
-  // path a promise and Fastify's handling of it. Returning `reply` tells Fastify it is taken care of.
-  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> => {
+  // path a promise and Fastify's handling of it. Nor does it return `reply` while the answer is
+  // pending: a reply is a thenable, and Fastify would hook a listener on the response to await it.
+  const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> | undefined => {
     const merged = mergeWebApiParams(callPairs(request));
     if (!merged.ok) return sendResult(reply, 400, merged, ResultCode.API_INVALID_MESSAGE_FORMAT, merged.message);
     const { type, requestId, params } = merged.call;
@@ -100,7 +101,7 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
       (answer) => reply.type(xmlType).send(answer.bytes),
       (failure) => sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message),
     );
-    return reply;
+    return undefined;
   };
 
   // HEAD is safe in HTTP (link checkers and prefetchers send it freely), but a GET of the WebAPI

@@ -1,0 +1,32 @@
+/**
+ * What the gateway records of every HTTP request: the request id returned in X-Request-Id, one
+ * structured log line when the response is done, and the HTTP metrics.
+ *
+ * This is Fastify's LogController, the documented place to customize its per-request log lines,
+ * rather than a pair of onRequest/onResponse hooks: Fastify calls the controller directly at the
+ * start and the end of every request, where hooks would cost each request two hook runs.
+ */
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { GatewayMetrics } from './metrics.js';
+
+export const requestIdHeader = 'x-request-id';
+
+export class RequestRecorder extends LogController {
+  constructor(private readonly metrics: GatewayMetrics) {
+    super();
+  }
+
+  /** Replaces Fastify's "incoming request" line: the completion line says it all. */
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
+    reply.header(requestIdHeader, request.id);
+  }
+
+  /** Replaces Fastify's "request completed" line with the gateway's own, and counts the request. */
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const route = request.routeOptions.url ?? 'unmatched';
+    this.metrics.observeHttpRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    const line = { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) request.log.error({ ...line, err: error }, 'request');
+    else request.log.info(line, 'request');
+  }
+}
