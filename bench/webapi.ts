@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { MessageFramer } from '../src/protocol/framing.js';
 import { buildRequest } from '../src/protocol/xml.js';
+import { loadConfig } from '../src/config.js';
 import { freePorts, median } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -130,7 +131,9 @@ async function main(): Promise<void> {
     });
     closeSync(logFd);
     children.push(gateway);
-    children.push(await start(path.join(here, 'reference-gateway.js'), [String(referencePort), String(corePort), '4'], {}, /listening/));
+    // As many connections to the core as the gateway's default pool: the same concurrency at the core.
+    const poolSize = loadConfig([], {})!.core.poolSize;
+    children.push(await start(path.join(here, 'reference-gateway.js'), [String(referencePort), String(corePort), String(poolSize)], {}, /listening/));
     await ready(`http://127.0.0.1:${gatewayPort}/readyz`);
 
     const targets = [

@@ -50,7 +50,7 @@ const settings = {
   coreHost: { env: 'CORE_HOST', flag: 'core-host', help: 'XML core host; unset runs the simulator embedded' },
   corePort: { env: 'CORE_PORT', flag: 'core-port', help: 'XML core API port', default: '5620' },
   coreEventPort: { env: 'CORE_EVENT_PORT', flag: 'core-event-port', help: 'XML core event port', default: '5621' },
-  corePoolSize: { env: 'CORE_POOL_SIZE', flag: 'core-pool-size', help: 'persistent connections to the core', default: '4' },
+  corePoolSize: { env: 'CORE_POOL_SIZE', flag: 'core-pool-size', help: 'persistent connections to the core', default: '16' },
   coreTimeoutMs: { env: 'CORE_TIMEOUT_MS', flag: 'core-timeout-ms', help: 'time the core has to answer a request', default: '10000' },
   coreQueueMax: { env: 'CORE_QUEUE_MAX', flag: 'core-queue-max', help: 'requests that may wait for a connection', default: '1000' },
   coreConnectTimeoutMs: { env: 'CORE_CONNECT_TIMEOUT_MS', flag: 'core-connect-timeout-ms', help: 'time to establish a core connection', default: '3000' },
