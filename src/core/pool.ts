@@ -82,7 +82,6 @@ interface Waiter {
   startedAt: number;
   /** When it stops waiting for a connection. */
   deadline: number;
-  timer: NodeJS.Timeout | undefined;
   onAbort: (() => void) | undefined;
   /** Connections that turned out closed before the request could be written. */
   unwritten: number;
@@ -98,7 +97,13 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
   private readonly idle: CoreConnection[] = [];
   private readonly busy = new Set<CoreConnection>();
   private readonly all = new Set<CoreConnection>();
+  /** Waiting for a connection, oldest first: their deadlines only grow along the queue. */
   private readonly queue: Waiter[] = [];
+  /**
+   * One timer for the whole queue, due at its head's deadline: a timer per waiter would be set and
+   * cleared for nearly every request under load.
+   */
+  private queueTimer: NodeJS.Timeout | undefined;
   private opening = 0;
   private health: Health = 'starting';
   private downReason = '';
@@ -155,42 +160,44 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
    * Rejects with a CoreError, or with the signal's reason when `signal` aborts it.
    */
   request(request: CoreRequest, signal?: AbortSignal): Promise<CoreAnswer> {
+    return new Promise<CoreAnswer>((resolve, reject) => this.send(request, resolve, reject, signal));
+  }
+
+  /**
+   * `request` with callbacks, for the HTTP surfaces' hot path: no promise between the answer's last
+   * bytes and the caller. A refusal is called back on a microtask, never from within this call.
+   */
+  send(request: CoreRequest, answered: (answer: CoreAnswer) => void, failed: (error: unknown) => void, signal?: AbortSignal): void {
     this.start();
     const startedAt = performance.now();
-    const refuse = (error: CoreError): Promise<never> => {
-      this.emitFailure(request, error.kind, false, startedAt);
-      return Promise.reject(error);
+    const refuse = (error: unknown, kind: CoreFailureEvent['kind']): void => {
+      this.emitFailure(request, kind, false, startedAt);
+      queueMicrotask(() => failed(error));
     };
-    if (this.state === 'closing') return refuse(new CoreError('closed', 'the connection pool to the core is closed', false));
-    if (signal?.aborted) {
-      this.emitFailure(request, 'aborted', false, startedAt);
-      return Promise.reject(signal.reason);
-    }
-    if (this.health === 'down') return refuse(new CoreError('unavailable', `the core is down: ${this.downReason}`, false));
+    if (this.state === 'closing') return refuse(new CoreError('closed', 'the connection pool to the core is closed', false), 'closed');
+    if (signal?.aborted) return refuse(signal.reason, 'aborted');
+    if (this.health === 'down') return refuse(new CoreError('unavailable', `the core is down: ${this.downReason}`, false), 'unavailable');
     if (this.idle.length === 0 && this.queue.length >= this.options.queueMax) {
-      return refuse(new CoreError('queue-full', `${this.queue.length} requests are already waiting for the core`, false));
+      return refuse(new CoreError('queue-full', `${this.queue.length} requests are already waiting for the core`, false), 'queue-full');
     }
-    return new Promise<CoreAnswer>((resolve, reject) => {
-      const waiter: Waiter = {
-        request,
-        signal,
-        resolve,
-        reject,
-        startedAt,
-        deadline: startedAt + this.options.queueTimeoutMs,
-        timer: undefined,
-        onAbort: undefined,
-        unwritten: 0,
-      };
-      // A free connection and nobody ahead: sent at once, without the queue's timer and listener.
-      const connection = this.queue.length === 0 ? this.idle.shift() : undefined;
-      if (connection) {
-        this.send(connection, waiter);
-        return;
-      }
-      this.enqueue(waiter, false);
-      this.dispatch();
-    });
+    const waiter: Waiter = {
+      request,
+      signal,
+      resolve: answered,
+      reject: failed,
+      startedAt,
+      deadline: startedAt + this.options.queueTimeoutMs,
+      onAbort: undefined,
+      unwritten: 0,
+    };
+    // A free connection and nobody ahead: sent at once, without the queue's listener.
+    const connection = this.queue.length === 0 ? this.idle.shift() : undefined;
+    if (connection) {
+      this.lend(connection, waiter);
+      return;
+    }
+    this.enqueue(waiter, false);
+    this.dispatch();
   }
 
   /**
@@ -208,6 +215,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     const connections = [...this.all];
     clearInterval(this.healthTimer);
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.queueTimer);
     this.lifetime.abort();
     for (const waiter of this.queue.splice(0)) {
       this.fail(waiter, new CoreError('closed', 'the connection pool to the core closed before the request was sent', false));
@@ -233,13 +241,11 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
   // -------------------------------------------------------------------------------------------
   // Queue
 
+  /** `front`: a waiter back from a connection that closed unwritten, ahead of those who came later. */
   private enqueue(waiter: Waiter, front: boolean): void {
     if (front) this.queue.unshift(waiter);
     else this.queue.push(waiter);
-    waiter.timer = setTimeout(() => {
-      this.remove(waiter);
-      this.fail(waiter, new CoreError('timeout', `no connection to the core became free within ${this.options.queueTimeoutMs} ms`, false));
-    }, Math.max(0, waiter.deadline - performance.now()));
+    this.watchQueue();
     if (waiter.signal && !waiter.onAbort) {
       const signal = waiter.signal;
       waiter.onAbort = () => {
@@ -252,16 +258,27 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     }
   }
 
+  /** Arm the queue's timer for its head, unless it is armed already (for that head or an earlier one). */
+  private watchQueue(): void {
+    const head = this.queue[0];
+    if (this.queueTimer || !head) return;
+    this.queueTimer = setTimeout(() => {
+      this.queueTimer = undefined;
+      const now = performance.now();
+      while (this.queue.length > 0 && this.queue[0]!.deadline <= now) {
+        this.fail(this.queue.shift()!, new CoreError('timeout', `no connection to the core became free within ${this.options.queueTimeoutMs} ms`, false));
+      }
+      this.watchQueue();
+    }, Math.max(0, head.deadline - performance.now()));
+  }
+
   /** Take a waiter out of the queue (it keeps its abort listener until settled). */
   private remove(waiter: Waiter): void {
-    clearTimeout(waiter.timer);
-    waiter.timer = undefined;
     const at = this.queue.indexOf(waiter);
     if (at !== -1) this.queue.splice(at, 1);
   }
 
   private settle(waiter: Waiter): void {
-    clearTimeout(waiter.timer);
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 
@@ -279,18 +296,18 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     while (this.queue.length > 0) {
       const connection = this.idle.shift();
       if (!connection) return;
-      const waiter = this.queue.shift()!;
-      clearTimeout(waiter.timer);
-      this.send(connection, waiter);
+      this.lend(connection, this.queue.shift()!);
     }
   }
 
-  private send(connection: CoreConnection, waiter: Waiter): void {
+  /** Hand a waiter's request to a free connection. */
+  private lend(connection: CoreConnection, waiter: Waiter): void {
     this.busy.add(connection);
     // The connection takes over the signal: aborting now destroys it.
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
     waiter.onAbort = undefined;
-    const sentAt = performance.now();
+    // Only the 'answer' event uses it, and reading the clock is not free.
+    const sentAt = this.listenerCount('answer') > 0 ? performance.now() : 0;
     connection.send(
       waiter.request,
       waiter.request.timeoutMs ?? this.options.requestTimeoutMs,
@@ -298,13 +315,15 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       (answer) => {
         this.release(connection);
         this.markUp();
-        this.emit('answer', {
-          type: waiter.request.type,
-          resultType: answer.resultType,
-          resultCode: answer.resultCode,
-          seconds: seconds(waiter.startedAt),
-          queuedSeconds: (sentAt - waiter.startedAt) / 1000,
-        });
+        if (sentAt > 0) {
+          this.emit('answer', {
+            type: waiter.request.type,
+            resultType: answer.resultType,
+            resultCode: answer.resultCode,
+            seconds: seconds(waiter.startedAt),
+            queuedSeconds: (sentAt - waiter.startedAt) / 1000,
+          });
+        }
         waiter.resolve(answer);
       },
       (error: unknown) => {

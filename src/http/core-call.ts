@@ -30,7 +30,8 @@ export function askCore(
   failed: (failure: CoreFailure) => void,
 ): void {
   const started = performance.now();
-  deps.pool.request(call).then(
+  deps.pool.send(
+    call,
     (answer) => {
       deps.metrics.observeCoreRequest(call.type, answer.resultType || 'NONE', (performance.now() - started) / 1000);
       answered(answer);

@@ -77,11 +77,18 @@ export function serialize(root: XmlElement): string {
 
 export type ParamEntries = Iterable<readonly [string, string]>;
 
-/** `<REQUEST><TYPE>..</TYPE><REQUESTID>..</REQUESTID>...</REQUEST>` followed by CRLF. */
+/**
+ * `<REQUEST><TYPE>..</TYPE><REQUESTID>..</REQUESTID>...</REQUEST>` followed by CRLF, laid out as
+ * `serialize` lays it out. Written directly rather than through an element tree: every WebAPI call
+ * builds one. Parameter names are checked and values escaped all the same.
+ */
 export function buildRequest(type: string, requestId: string | number, params: ParamEntries = []): string {
-  const children = [element('TYPE', type), element('REQUESTID', String(requestId))];
-  for (const [name, value] of params) children.push(element(name, value));
-  return serialize(element('REQUEST', children));
+  let xml = `<REQUEST>${EOL}\t<TYPE>${escapeText(type)}</TYPE>${EOL}\t<REQUESTID>${escapeText(String(requestId))}</REQUESTID>${EOL}`;
+  for (const [name, value] of params) {
+    if (!isXmlName(name)) throw new XmlSyntaxError(`not a valid element name: ${JSON.stringify(name)}`);
+    xml += `\t<${name}>${escapeText(value)}</${name}>${EOL}`;
+  }
+  return `${xml}</REQUEST>${EOL}`;
 }
 
 /** The elements of a RESULT's standard header (TYPE stands in for REQUESTTYPE in some answers). */

@@ -118,6 +118,19 @@ describe('xml: build, frame and parse round-trip', () => {
     );
   });
 
+  test("a request is laid out exactly as serialize lays out its tree, and refuses a name that is not XML's", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), requestId, params(fc.string({ maxLength: 12 })), (type, id, entries) => {
+        const tree = element('REQUEST', [element('TYPE', type), element('REQUESTID', String(id)), ...entries.map(([n, v]) => element(n, v))]);
+        assert.equal(buildRequest(type, id, entries), serialize(tree));
+      }),
+      { numRuns: 400 },
+    );
+    for (const name of ['A B', 'X><Y', '1A', 'xmlName', '']) {
+      assert.throws(() => buildRequest('T', 1, [[name, 'v']]), XmlSyntaxError, name);
+    }
+  });
+
   test('any string at all comes back exactly, except the characters XML cannot carry, which become U+FFFD', () => {
     fc.assert(
       fc.property(anyValue, params(anyValue), (type, entries) => {
