@@ -77,7 +77,9 @@ interface InFlight {
   requestId: string;
   resolve: (answer: CoreAnswer) => void;
   reject: (error: unknown) => void;
-  timer: NodeJS.Timeout;
+  /** performance.now() past which the request has timed out. */
+  deadline: number;
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -90,6 +92,13 @@ type ConnectionEvents = {
 export class CoreConnection extends EventEmitter<ConnectionEvents> {
   private framer: MessageFramer;
   private inFlight: InFlight | undefined;
+  /**
+   * The request timeout's timer, due at `timerDue`. It is not set and cleared for every request:
+   * while answers come in time it stays armed, and when it fires it re-arms for the request then in
+   * flight, if any. Unreferenced: a request in flight keeps the process alive through its socket.
+   */
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
   private isClosed = false;
   private readonly socketClosed: Promise<void>;
 
@@ -182,17 +191,34 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
       return refuse(error);
     }
     if (signal?.aborted) return refuse(signal.reason);
-    const timer = setTimeout(
-      () => this.destroy(new CoreError('timeout', `the core did not answer ${request.type} within ${timeoutMs} ms`, true)),
-      timeoutMs,
-    );
-    const inFlight: InFlight = { type: request.type, requestId: request.requestId, resolve, reject, timer, signal, onAbort: undefined };
+    const deadline = performance.now() + timeoutMs;
+    const inFlight: InFlight = { type: request.type, requestId: request.requestId, resolve, reject, deadline, timeoutMs, signal, onAbort: undefined };
     if (signal) {
       inFlight.onAbort = () => this.destroy(signal.reason);
       signal.addEventListener('abort', inFlight.onAbort, { once: true });
     }
     this.inFlight = inFlight;
+    // A timer due later than this deadline (a longer timeout before) is brought forward.
+    if (this.timer === undefined || this.timerDue > deadline) this.armTimer(deadline);
     this.socket.write(request.xml);
+  }
+
+  private armTimer(due: number): void {
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, due - performance.now()));
+    this.timer.unref();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const inFlight = this.inFlight;
+    if (!inFlight || this.isClosed) return;
+    if (performance.now() >= inFlight.deadline) {
+      this.destroy(new CoreError('timeout', `the core did not answer ${inFlight.type} within ${inFlight.timeoutMs} ms`, true));
+    } else {
+      this.armTimer(inFlight.deadline);
+    }
   }
 
   /**
@@ -202,6 +228,8 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
   destroy(reason: unknown = new CoreError('closed', 'the connection to the core was closed', true)): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const inFlight = this.takeInFlight();
     this.socket.destroy();
     // The pool hears of the loss before the caller does: the connection is gone when the caller's
@@ -214,7 +242,6 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
     const inFlight = this.inFlight;
     if (!inFlight) return undefined;
     this.inFlight = undefined;
-    clearTimeout(inFlight.timer);
     if (inFlight.onAbort) inFlight.signal?.removeEventListener('abort', inFlight.onAbort);
     return inFlight;
   }
