@@ -298,6 +298,9 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       if (!connection) return;
       this.lend(connection, this.queue.shift()!);
     }
+    // Nothing left to time out: the timer would only keep the process up.
+    clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
   }
 
   /** Hand a waiter's request to a free connection. */

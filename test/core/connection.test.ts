@@ -100,6 +100,26 @@ describe('against the simulator', () => {
     assert.equal(connection.closed, true);
   });
 
+  test('each request has its own timeout, counted from when it was sent, after many answered in time', async () => {
+    const connection = await open(sim.port);
+    // Answers in time for longer than the timeout: the connection's one timer fires meanwhile.
+    const until = Date.now() + 400;
+    for (let id = 1; Date.now() < until; id++) await connection.request(coreRequest('TEST', id), 150);
+    sim.faults.add({ kind: 'delay', type: 'TEST', delayMs: 1000, times: 1 });
+    const sent = performance.now();
+    const error = await coreFailure(connection.request(coreRequest('TEST', 9), 150));
+    const waited = performance.now() - sent;
+    assert.equal(error.kind, 'timeout');
+    assert.ok(waited >= 145 && waited < 600, `timed out after ${waited.toFixed(0)} ms`);
+    // A long timeout, then a short one: the short one holds.
+    const other = await open(sim.port);
+    await other.request(coreRequest('TEST', 10), 10_000);
+    sim.faults.add({ kind: 'delay', type: 'TEST', delayMs: 1000, times: 1 });
+    const started = performance.now();
+    assert.equal((await coreFailure(other.request(coreRequest('TEST', 11), 100))).kind, 'timeout');
+    assert.ok(performance.now() - started < 600);
+  });
+
   test('the core cutting the connection mid-answer: unavailable, may have reached the core', async () => {
     const connection = await open(sim.port);
     sim.faults.add({ kind: 'drop', type: 'TEST', bytes: 30, times: 1 });
