@@ -290,6 +290,34 @@ describe('pcm16Stream and wavExportSize', () => {
     }
   });
 
+  test('16-bit PCM longer than one read: the file\'s bytes, and ranges across the reads', async () => {
+    const bytes = 2 * 700_001;
+    const file = writeWav('long16.wav', 'pcm16', bytes);
+    const info = readWavInfo(file);
+    const data = fs.readFileSync(file).subarray(info.dataOffset, info.dataOffset + bytes);
+    assert.ok((await collect(pcm16Stream(file, info))).equals(data));
+    const boundary = 256 * 1024;
+    for (const [start, end] of [
+      [boundary - 1, boundary],
+      [boundary - 3, 2 * boundary + 5],
+      [1, bytes - 2],
+      [bytes - 1, bytes - 1],
+    ] as const) {
+      assert.ok((await collect(pcm16Stream(file, info, { start, end }))).equals(data.subarray(start, end + 1)), `bytes ${start}-${end}`);
+    }
+  });
+
+  for (const encoding of ['pcm16', 'mulaw'] as const) {
+    test(`${encoding}: a file cut short after its header was read ends the stream with what is there`, async () => {
+      const file = writeWav(`cut-${encoding}.wav`, encoding, 600_000);
+      const info = readWavInfo(file);
+      const kept = info.dataOffset + 300_001;
+      fs.truncateSync(file, kept);
+      const pcm = await collect(pcm16Stream(file, info));
+      assert.equal(pcm.length, 300_001 * (encoding === 'pcm16' ? 1 : 2));
+    });
+  }
+
   test('a G.711 stream destroyed after its first chunk closes its file', async () => {
     const file = writeWav('closed.wav', 'alaw', 600_000);
     const openFiles = (): number => fs.readdirSync('/proc/self/fd').length;
