@@ -232,12 +232,15 @@ export function pcm16Stream(file: string, info: WavInfo, range?: ByteRange): Rea
   });
 }
 
-/** Each code's 16-bit sample in the low half of a 32-bit word, per table: two make a word of output. */
-const wordTables = new WeakMap<Readonly<Int16Array>, Uint32Array>();
-function wordTable(table: Readonly<Int16Array>): Uint32Array {
+/**
+ * Each code's 16-bit sample in the low half of a 32-bit word, and in the high half: one of each,
+ * or'ed, make a word of output. Per table.
+ */
+const wordTables = new WeakMap<Readonly<Int16Array>, { low: Uint32Array; high: Uint32Array }>();
+function wordTable(table: Readonly<Int16Array>): { low: Uint32Array; high: Uint32Array } {
   let words = wordTables.get(table);
   if (!words) {
-    words = Uint32Array.from(table, (sample) => sample & 0xffff);
+    words = { low: Uint32Array.from(table, (sample) => sample & 0xffff), high: Uint32Array.from(table, (sample) => (sample & 0xffff) << 16) };
     wordTables.set(table, words);
   }
   return words;
@@ -246,14 +249,16 @@ function wordTable(table: Readonly<Int16Array>): Uint32Array {
 /**
  * G.711 codes of a file decoded to 16-bit PCM as the consumer reads. The file is read into one
  * buffer, used again for every read: only the decoded samples, which go on to the consumer, are
- * newly allocated. Two samples are written per 32-bit store, as a little-endian host lays them out,
- * from a 1 KiB table that stays in the first-level cache: the hottest loop of a MULTIEXPORT of
- * G.711 recordings. Destroying the stream closes the file.
+ * newly allocated. Four codes are loaded at a time and two samples written per 32-bit store, as a
+ * little-endian host lays them out, from two 1 KiB tables that stay in the first-level cache: the
+ * hottest loop of a MULTIEXPORT of G.711 recordings. Destroying the stream closes the file.
  */
 class G711FileDecoder extends Readable {
   private fd: number | undefined;
   private readonly codes: Buffer;
-  private readonly words: Uint32Array;
+  /** The same bytes, four codes at a time. */
+  private readonly codeQuads: Uint32Array;
+  private readonly words: { low: Uint32Array; high: Uint32Array };
   private position: number;
   private codesLeft: number;
   private toSkip: number;
@@ -269,6 +274,8 @@ class G711FileDecoder extends Readable {
   ) {
     super({ highWaterMark: 2 * READ_BYTES });
     this.codes = Buffer.allocUnsafeSlow(Math.min(READ_BYTES, range.codes));
+    // A buffer of its own starts aligned, as a Uint32Array view needs.
+    this.codeQuads = new Uint32Array(this.codes.buffer, this.codes.byteOffset, this.codes.length >> 2);
     this.words = wordTable(table);
     this.position = range.position;
     this.codesLeft = range.codes;
@@ -315,10 +322,17 @@ class G711FileDecoder extends Readable {
       for (let i = 0; i < count; i++) samples[i] = this.table[codes[i]!]!;
       return littleEndianBytes(samples);
     }
-    const words = this.words;
+    // Four codes per load, as a little-endian host lays them out: the first in the low byte.
+    const { low, high } = this.words;
+    const quads = this.codeQuads;
     const out = new Uint32Array(bytes.buffer, bytes.byteOffset, count >> 1);
-    for (let i = 0, w = 0; w < out.length; i += 2, w++) out[w] = words[codes[i]!]! | (words[codes[i + 1]!]! << 16);
-    if (count & 1) bytes.writeInt16LE(this.table[codes[count - 1]!]!, 2 * (count - 1));
+    const whole = count >> 2;
+    for (let q = 0, w = 0; q < whole; q++, w += 2) {
+      const four = quads[q]!;
+      out[w] = low[four & 0xff]! | high[(four >>> 8) & 0xff]!;
+      out[w + 1] = low[(four >>> 16) & 0xff]! | high[four >>> 24]!;
+    }
+    for (let i = whole * 4; i < count; i++) bytes.writeInt16LE(this.table[codes[i]!]!, 2 * i);
     return bytes;
   }
 
