@@ -104,6 +104,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
    * cleared for nearly every request under load.
    */
   private queueTimer: NodeJS.Timeout | undefined;
+  private queueTimerDue = 0;
   private opening = 0;
   private health: Health = 'starting';
   private downReason = '';
@@ -258,10 +259,15 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     }
   }
 
-  /** Arm the queue's timer for its head, unless it is armed already (for that head or an earlier one). */
+  /**
+   * Arm the queue's timer for its head, unless it is due by then already. A waiter put back at the
+   * front (it came before everyone queued) can bring it forward.
+   */
   private watchQueue(): void {
     const head = this.queue[0];
-    if (this.queueTimer || !head) return;
+    if (!head || (this.queueTimer && this.queueTimerDue <= head.deadline)) return;
+    clearTimeout(this.queueTimer);
+    this.queueTimerDue = head.deadline;
     this.queueTimer = setTimeout(() => {
       this.queueTimer = undefined;
       const now = performance.now();
