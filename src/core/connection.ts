@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { findCommand, isValidRequestId } from '../protocol/catalog.js';
 import { FrameTooLargeError, MessageFramer, type Frame } from '../protocol/framing.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { childText, leadingChildTexts, parseXml, resultHeaderNames, type XmlElement } from '../protocol/xml.js';
 
 /**
@@ -92,13 +93,8 @@ type ConnectionEvents = {
 export class CoreConnection extends EventEmitter<ConnectionEvents> {
   private framer: MessageFramer;
   private inFlight: InFlight | undefined;
-  /**
-   * The request timeout's timer, due at `timerDue`. It is not set and cleared for every request:
-   * while answers come in time it stays armed, and when it fires it re-arms for the request then in
-   * flight, if any. Unreferenced: a request in flight keeps the process alive through its socket.
-   */
-  private timer: NodeJS.Timeout | undefined;
-  private timerDue = 0;
+  /** The request timeout. Unreferenced: a request in flight keeps the process alive through its socket. */
+  private readonly timeout = new DeadlineTimer(() => this.onTimeout(), true);
   private isClosed = false;
   private readonly socketClosed: Promise<void>;
 
@@ -198,26 +194,18 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
       signal.addEventListener('abort', inFlight.onAbort, { once: true });
     }
     this.inFlight = inFlight;
-    // A timer due later than this deadline (a longer timeout before) is brought forward.
-    if (this.timer === undefined || this.timerDue > deadline) this.armTimer(deadline);
+    this.timeout.by(deadline);
     this.socket.write(request.xml);
   }
 
-  private armTimer(due: number): void {
-    clearTimeout(this.timer);
-    this.timerDue = due;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, due - performance.now()));
-    this.timer.unref();
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
+  /** The timer came due: the request in flight has timed out, or one sent since is due later. */
+  private onTimeout(): void {
     const inFlight = this.inFlight;
     if (!inFlight || this.isClosed) return;
     if (performance.now() >= inFlight.deadline) {
       this.destroy(new CoreError('timeout', `the core did not answer ${inFlight.type} within ${inFlight.timeoutMs} ms`, true));
     } else {
-      this.armTimer(inFlight.deadline);
+      this.timeout.by(inFlight.deadline);
     }
   }
 
@@ -228,8 +216,7 @@ export class CoreConnection extends EventEmitter<ConnectionEvents> {
   destroy(reason: unknown = new CoreError('closed', 'the connection to the core was closed', true)): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timeout.cancel();
     const inFlight = this.takeInFlight();
     this.socket.destroy();
     // The pool hears of the loss before the caller does: the connection is gone when the caller's

@@ -11,6 +11,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { buildRequest } from '../protocol/xml.js';
 import { backoffDelay } from './backoff.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { CoreConnection, CoreError, defaultMaxAnswerBytes, type CoreAnswer, type CoreErrorKind, type CoreRequest } from './connection.js';
 
 export { CoreError, type CoreAnswer, type CoreErrorKind, type CoreRequest } from './connection.js';
@@ -99,12 +100,8 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
   private readonly all = new Set<CoreConnection>();
   /** Waiting for a connection, oldest first: their deadlines only grow along the queue. */
   private readonly queue: Waiter[] = [];
-  /**
-   * One timer for the whole queue, due at its head's deadline: a timer per waiter would be set and
-   * cleared for nearly every request under load.
-   */
-  private queueTimer: NodeJS.Timeout | undefined;
-  private queueTimerDue = 0;
+  /** One timer for the whole queue, due at its head's deadline, rather than one per waiter. */
+  private readonly queueTimeout = new DeadlineTimer(() => this.expireQueue());
   private opening = 0;
   private health: Health = 'starting';
   private downReason = '';
@@ -216,7 +213,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     const connections = [...this.all];
     clearInterval(this.healthTimer);
     clearTimeout(this.reconnectTimer);
-    clearTimeout(this.queueTimer);
+    this.queueTimeout.cancel();
     this.lifetime.abort();
     for (const waiter of this.queue.splice(0)) {
       this.fail(waiter, new CoreError('closed', 'the connection pool to the core closed before the request was sent', false));
@@ -259,23 +256,18 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     }
   }
 
-  /**
-   * Arm the queue's timer for its head, unless it is due by then already. A waiter put back at the
-   * front (it came before everyone queued) can bring it forward.
-   */
+  /** The queue's timer is due by its head's deadline (a waiter put back at the front brings it forward). */
   private watchQueue(): void {
     const head = this.queue[0];
-    if (!head || (this.queueTimer && this.queueTimerDue <= head.deadline)) return;
-    clearTimeout(this.queueTimer);
-    this.queueTimerDue = head.deadline;
-    this.queueTimer = setTimeout(() => {
-      this.queueTimer = undefined;
-      const now = performance.now();
-      while (this.queue.length > 0 && this.queue[0]!.deadline <= now) {
-        this.fail(this.queue.shift()!, new CoreError('timeout', `no connection to the core became free within ${this.options.queueTimeoutMs} ms`, false));
-      }
-      this.watchQueue();
-    }, Math.max(0, head.deadline - performance.now()));
+    if (head) this.queueTimeout.by(head.deadline);
+  }
+
+  private expireQueue(): void {
+    const now = performance.now();
+    while (this.queue.length > 0 && this.queue[0]!.deadline <= now) {
+      this.fail(this.queue.shift()!, new CoreError('timeout', `no connection to the core became free within ${this.options.queueTimeoutMs} ms`, false));
+    }
+    this.watchQueue();
   }
 
   /** Take a waiter out of the queue (it keeps its abort listener until settled). */
@@ -305,8 +297,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       this.lend(connection, this.queue.shift()!);
     }
     // Nothing left to time out: the timer would only keep the process up.
-    clearTimeout(this.queueTimer);
-    this.queueTimer = undefined;
+    this.queueTimeout.cancel();
   }
 
   /** Hand a waiter's request to a free connection. */

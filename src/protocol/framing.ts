@@ -46,13 +46,13 @@ export class MessageFramer {
   private buf: Buffer;
   private start = 0;
   private end = 0;
-  /** Root of the message being read, once its start tag is complete, and its name lower-cased. */
+  /** Root of the message being read, once its start tag is complete. */
   private root: string | undefined;
-  private lowerRoot = '';
   /** Where the search for the end of a line, a start tag or the closing tag resumes. */
   private scan = 0;
   /** Where the reading of an incomplete root name resumes. */
   private nameScan = 0;
+  /** The root name last read from a start tag, and lower-cased for the search of its closing tag. */
   private lastRoot = '';
   private lastLowerRoot = '';
 
@@ -239,11 +239,11 @@ export class MessageFramer {
         return { kind: 'message', root, bytes: this.take(gt + 1) };
       }
       this.root = root;
-      this.lowerRoot = this.lastLowerRoot;
       this.scan = gt + 1;
     }
     const root = this.root;
-    const lowerRoot = this.lowerRoot;
+    // The root of the message being read is the last one rootName read.
+    const lowerRoot = this.lastLowerRoot;
     // Look for `</root` + optional whitespace + `>`, ASCII case-insensitively. A plain loop over the
     // bytes: Buffer#indexOf costs a native call per `<`, more than the scan itself.
     const end = this.end;
