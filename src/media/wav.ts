@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { Readable } from 'node:stream';
-import { ALAW_DECODE, MULAW_DECODE } from './g711.js';
+import { decodeG711, type G711Law } from './g711-decoder.js';
 
 export type WavEncoding = 'pcm16' | 'mulaw' | 'alaw';
 
@@ -224,7 +224,7 @@ export function pcm16Stream(file: string, info: WavInfo, range?: ByteRange): Rea
     return fs.createReadStream(file, { start: info.dataOffset + start, end: info.dataOffset + end, highWaterMark: READ_BYTES });
   }
   // PCM byte b comes from code b >> 1: decode the codes spanning the range, then trim the halves.
-  return new G711FileDecoder(file, info.encoding === 'mulaw' ? MULAW_DECODE : ALAW_DECODE, {
+  return new G711FileDecoder(file, info.encoding, {
     position: info.dataOffset + (start >> 1),
     codes: (end >> 1) - (start >> 1) + 1,
     skip: start & 1,
@@ -233,32 +233,13 @@ export function pcm16Stream(file: string, info: WavInfo, range?: ByteRange): Rea
 }
 
 /**
- * Each code's 16-bit sample in the low half of a 32-bit word, and in the high half: one of each,
- * or'ed, make a word of output. Per table.
- */
-const wordTables = new WeakMap<Readonly<Int16Array>, { low: Uint32Array; high: Uint32Array }>();
-function wordTable(table: Readonly<Int16Array>): { low: Uint32Array; high: Uint32Array } {
-  let words = wordTables.get(table);
-  if (!words) {
-    words = { low: Uint32Array.from(table, (sample) => sample & 0xffff), high: Uint32Array.from(table, (sample) => (sample & 0xffff) << 16) };
-    wordTables.set(table, words);
-  }
-  return words;
-}
-
-/**
  * G.711 codes of a file decoded to 16-bit PCM as the consumer reads. The file is read into one
  * buffer, used again for every read: only the decoded samples, which go on to the consumer, are
- * newly allocated. Four codes are loaded at a time and two samples written per 32-bit store, as a
- * little-endian host lays them out, from two 1 KiB tables that stay in the first-level cache: the
- * hottest loop of a MULTIEXPORT of G.711 recordings. Destroying the stream closes the file.
+ * newly allocated. Destroying the stream closes the file.
  */
 class G711FileDecoder extends Readable {
   private fd: number | undefined;
   private readonly codes: Buffer;
-  /** The same bytes, four codes at a time. */
-  private readonly codeQuads: Uint32Array;
-  private readonly words: { low: Uint32Array; high: Uint32Array };
   private position: number;
   private codesLeft: number;
   private toSkip: number;
@@ -269,14 +250,11 @@ class G711FileDecoder extends Readable {
 
   constructor(
     private readonly file: string,
-    private readonly table: Readonly<Int16Array>,
+    private readonly law: G711Law,
     range: { position: number; codes: number; skip: number; length: number },
   ) {
     super({ highWaterMark: 2 * READ_BYTES });
     this.codes = Buffer.allocUnsafeSlow(Math.min(READ_BYTES, range.codes));
-    // A buffer of its own starts aligned, as a Uint32Array view needs.
-    this.codeQuads = new Uint32Array(this.codes.buffer, this.codes.byteOffset, this.codes.length >> 2);
-    this.words = wordTable(table);
     this.position = range.position;
     this.codesLeft = range.codes;
     this.toSkip = range.skip;
@@ -304,36 +282,12 @@ class G711FileDecoder extends Readable {
       }
       this.position += got;
       this.codesLeft -= got;
-      const pcm = this.decode(got).subarray(this.toSkip, this.toSkip + this.bytesLeft);
+      const pcm = decodeG711(this.codes.subarray(0, got), this.law).subarray(this.toSkip, this.toSkip + this.bytesLeft);
       this.toSkip = 0;
       this.bytesLeft -= pcm.length;
       if (pcm.length > 0) this.push(pcm);
       if (this.codesLeft === 0 || this.bytesLeft === 0) this.push(null);
     });
-  }
-
-  /** The first `count` codes read, as little-endian 16-bit samples in a buffer of their own. */
-  private decode(count: number): Buffer {
-    // Not zero-filled: every byte is written below. A fresh (unpooled) buffer starts aligned.
-    const bytes = Buffer.allocUnsafeSlow(count * 2);
-    const codes = this.codes;
-    if (BIG_ENDIAN_HOST) {
-      const samples = new Int16Array(bytes.buffer, bytes.byteOffset, count);
-      for (let i = 0; i < count; i++) samples[i] = this.table[codes[i]!]!;
-      return littleEndianBytes(samples);
-    }
-    // Four codes per load, as a little-endian host lays them out: the first in the low byte.
-    const { low, high } = this.words;
-    const quads = this.codeQuads;
-    const out = new Uint32Array(bytes.buffer, bytes.byteOffset, count >> 1);
-    const whole = count >> 2;
-    for (let q = 0, w = 0; q < whole; q++, w += 2) {
-      const four = quads[q]!;
-      out[w] = low[four & 0xff]! | high[(four >>> 8) & 0xff]!;
-      out[w + 1] = low[(four >>> 16) & 0xff]! | high[four >>> 24]!;
-    }
-    for (let i = whole * 4; i < count; i++) bytes.writeInt16LE(this.table[codes[i]!]!, 2 * i);
-    return bytes;
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
