@@ -12,8 +12,8 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { findCommand, isValidRequestId } from '../protocol/catalog.js';
 import { FrameTooLargeError, MessageFramer, type Frame } from '../protocol/framing.js';
-import { DeadlineTimer } from './deadline-timer.js';
 import { childText, leadingChildTexts, parseXml, resultHeaderNames, type XmlElement } from '../protocol/xml.js';
+import { DeadlineTimer } from './deadline-timer.js';
 
 /**
  * Why the core gave no usable answer. `unavailable`: no connection, or it broke; `timeout`: no

@@ -52,15 +52,11 @@ function simdDecoder(simd: G711SimdExports): G711Decoder {
   };
 }
 
-/** The tables of g711.ts, one code at a time, each sample written low byte first. */
+/** The tables of g711.ts, one code at a time. */
 export const tableDecoder: G711Decoder = (codes, law) => {
   const table = law === 'mulaw' ? MULAW_DECODE : ALAW_DECODE;
   const samples = Buffer.allocUnsafeSlow(codes.length * 2);
-  for (let i = 0; i < codes.length; i++) {
-    const sample = table[codes[i]!]!;
-    samples[2 * i] = sample & 0xff;
-    samples[2 * i + 1] = (sample >> 8) & 0xff;
-  }
+  for (let i = 0; i < codes.length; i++) samples.writeInt16LE(table[codes[i]!]!, 2 * i);
   return samples;
 };
 

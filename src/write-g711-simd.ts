@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * `npm run wasm`: assembles g711-simd.wat into g711-simd-module.ts, the module's bytes as the
- * gateway loads them (no file to find at run time, nothing to build on install). Needs the `wabt`
- * development dependency; the test of the decoder checks that the checked-in bytes are current.
+ * `npm run wasm`: assembles src/media/g711-simd.wat into src/media/g711-simd-module.ts, the
+ * module's bytes as the gateway loads them (no file to find at run time, nothing to build on
+ * install). Needs the `wabt` development dependency; the test of the decoder checks that the
+ * checked-in bytes are current.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
-import { packageRoot } from '../package-manifest.js';
+import { packageRoot } from './package-manifest.js';
 
 const sourceDir = path.join(packageRoot, 'src', 'media');
 export const g711SimdSource = path.join(sourceDir, 'g711-simd.wat');
