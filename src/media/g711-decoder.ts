@@ -13,8 +13,11 @@ import { g711SimdModule } from './g711-simd-module.js';
 
 export type G711Law = 'mulaw' | 'alaw';
 
-/** `codes` decoded to 16-bit little-endian PCM, in a new buffer of twice their length. */
-export type G711Decoder = (codes: Uint8Array, law: G711Law) => Buffer;
+/**
+ * `codes` decoded to 16-bit little-endian PCM: into the start of `samples` when given (it must hold
+ * twice as many bytes as there are codes), else into a new buffer. Returns the samples written.
+ */
+export type G711Decoder = (codes: Uint8Array, law: G711Law, samples?: Buffer) => Buffer;
 
 /** Where g711-simd.wat takes its codes and leaves its samples, and how many codes one call takes. */
 const CODES_AT = 0;
@@ -25,6 +28,12 @@ interface G711SimdExports {
   memory: WebAssembly.Memory;
   mulaw: (codes: number) => void;
   alaw: (codes: number) => void;
+}
+
+function samplesFor(codes: Uint8Array, into: Buffer | undefined): Buffer {
+  if (!into) return Buffer.allocUnsafeSlow(codes.length * 2);
+  if (into.length < codes.length * 2) throw new RangeError(`${codes.length} codes need ${codes.length * 2} bytes of samples, not ${into.length}`);
+  return into.subarray(0, codes.length * 2);
 }
 
 function instantiateSimd(): G711SimdExports | undefined {
@@ -39,9 +48,9 @@ function simdDecoder(simd: G711SimdExports): G711Decoder {
   // The memory never grows, so this view stays valid. One instance serves every stream of the
   // thread: a call runs to its end before another can start.
   const memory = new Uint8Array(simd.memory.buffer);
-  return (codes, law) => {
+  return (codes, law, into) => {
     const decode = law === 'mulaw' ? simd.mulaw : simd.alaw;
-    const samples = Buffer.allocUnsafeSlow(codes.length * 2);
+    const samples = samplesFor(codes, into);
     for (let at = 0; at < codes.length; at += CODES_PER_CALL) {
       const count = Math.min(CODES_PER_CALL, codes.length - at);
       memory.set(codes.subarray(at, at + count), CODES_AT);
@@ -53,9 +62,9 @@ function simdDecoder(simd: G711SimdExports): G711Decoder {
 }
 
 /** The tables of g711.ts, one code at a time. */
-export const tableDecoder: G711Decoder = (codes, law) => {
+export const tableDecoder: G711Decoder = (codes, law, into) => {
   const table = law === 'mulaw' ? MULAW_DECODE : ALAW_DECODE;
-  const samples = Buffer.allocUnsafeSlow(codes.length * 2);
+  const samples = samplesFor(codes, into);
   for (let i = 0; i < codes.length; i++) samples.writeInt16LE(table[codes[i]!]!, 2 * i);
   return samples;
 };

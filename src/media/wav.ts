@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { Readable } from 'node:stream';
+import { mediaChunks, type ChunkPool } from './chunk-pool.js';
 import { decodeG711, type G711Law } from './g711-decoder.js';
 
 export type WavEncoding = 'pcm16' | 'mulaw' | 'alaw';
@@ -211,20 +212,19 @@ export function wavExportSize(info: WavInfo): number {
  * `range` picks bytes of that PCM (both ends inclusive, as in HTTP), not of the file: for 16-bit
  * sources they are the file's own bytes, for G.711 each file byte becomes two. Throws a RangeError
  * at once for a range outside the PCM; errors reading the file arrive on the stream, and destroying
- * the stream closes the file.
+ * the stream closes the file. The chunks are lent from `chunks` (see chunk-pool.ts): a consumer
+ * that gives them back once written has the export carried by a few buffers.
  */
-export function pcm16Stream(file: string, info: WavInfo, range?: ByteRange): Readable {
+export function pcm16Stream(file: string, info: WavInfo, range?: ByteRange, chunks = mediaChunks): Readable {
   const pcmBytes = pcm16ByteLength(info);
   if (!range && pcmBytes === 0) return Readable.from([]);
   const { start, end } = range ?? { start: 0, end: pcmBytes - 1 };
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end >= pcmBytes) {
     throw new RangeError(`bytes ${start}-${end} are not within the ${pcmBytes} bytes of 16-bit audio of ${file}`);
   }
-  if (info.encoding === 'pcm16') {
-    return fs.createReadStream(file, { start: info.dataOffset + start, end: info.dataOffset + end, highWaterMark: READ_BYTES });
-  }
+  if (info.encoding === 'pcm16') return new Pcm16FileReader(file, info.dataOffset + start, end - start + 1, chunks);
   // PCM byte b comes from code b >> 1: decode the codes spanning the range, then trim the halves.
-  return new G711FileDecoder(file, info.encoding, {
+  return new G711FileDecoder(file, info.encoding, chunks, {
     position: info.dataOffset + (start >> 1),
     codes: (end >> 1) - (start >> 1) + 1,
     skip: start & 1,
@@ -233,16 +233,12 @@ export function pcm16Stream(file: string, info: WavInfo, range?: ByteRange): Rea
 }
 
 /**
- * G.711 codes of a file decoded to 16-bit PCM as the consumer reads. The file is read into one
- * buffer, used again for every read: only the decoded samples, which go on to the consumer, are
- * newly allocated. Destroying the stream closes the file.
+ * A span of a file, read in turn into buffers of at most READ_BYTES that a subclass turns into
+ * chunks. The file is opened when the stream is constructed and closed when it is destroyed.
  */
-class G711FileDecoder extends Readable {
+abstract class FileSpanReader extends Readable {
   private fd: number | undefined;
-  private readonly codes: Buffer;
   private position: number;
-  private codesLeft: number;
-  private toSkip: number;
   private bytesLeft: number;
   /** A read is in the thread pool: the file is closed only after it, or its descriptor could be reused under it. */
   private reading = false;
@@ -250,16 +246,22 @@ class G711FileDecoder extends Readable {
 
   constructor(
     private readonly file: string,
-    private readonly law: G711Law,
-    range: { position: number; codes: number; skip: number; length: number },
+    span: { position: number; bytes: number },
+    highWaterMark: number,
   ) {
-    super({ highWaterMark: 2 * READ_BYTES });
-    this.codes = Buffer.allocUnsafeSlow(Math.min(READ_BYTES, range.codes));
-    this.position = range.position;
-    this.codesLeft = range.codes;
-    this.toSkip = range.skip;
-    this.bytesLeft = range.length;
+    super({ highWaterMark });
+    this.position = span.position;
+    this.bytesLeft = span.bytes;
   }
+
+  /** Where the next read goes: at most its length is read. */
+  protected abstract target(): Buffer;
+  /** Pushes what a read brought, the first `got` bytes of `target`; false when nothing more is wanted. */
+  protected abstract deliver(target: Buffer, got: number): boolean;
+  /** `target` brought nothing (end of file or an error). */
+  protected unused(_target: Buffer): void {}
+  /** The stream is destroyed and no read is pending: buffers of its own can be reused. */
+  protected released(): void {}
 
   override _construct(callback: (error?: Error | null) => void): void {
     fs.open(this.file, 'r', (error, fd) => {
@@ -269,34 +271,100 @@ class G711FileDecoder extends Readable {
   }
 
   override _read(): void {
-    const wanted = Math.min(this.codes.length, this.codesLeft);
+    const target = this.target();
     this.reading = true;
-    fs.read(this.fd!, this.codes, 0, wanted, this.position, (error, got) => {
+    fs.read(this.fd!, target, 0, Math.min(target.length, this.bytesLeft), this.position, (error, got) => {
       this.reading = false;
       if (this.afterRead) return this.afterRead();
-      if (error) return this.destroy(error);
-      if (got === 0) {
-        // The file is shorter than its header said: end with what there was.
-        this.push(null);
-        return;
+      if (error || got === 0) {
+        this.unused(target);
+        // A file shorter than its header said ends with what there was.
+        return error ? this.destroy(error) : this.push(null);
       }
       this.position += got;
-      this.codesLeft -= got;
-      const pcm = decodeG711(this.codes.subarray(0, got), this.law).subarray(this.toSkip, this.toSkip + this.bytesLeft);
-      this.toSkip = 0;
-      this.bytesLeft -= pcm.length;
-      if (pcm.length > 0) this.push(pcm);
-      if (this.codesLeft === 0 || this.bytesLeft === 0) this.push(null);
+      this.bytesLeft -= got;
+      if (!this.deliver(target, got) || this.bytesLeft === 0) this.push(null);
     });
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const close = (): void => {
+      this.released();
       if (this.fd === undefined) return callback(error);
       fs.close(this.fd, () => callback(error));
     };
     if (this.reading) this.afterRead = close;
     else close();
+  }
+}
+
+/** 16-bit PCM as the file holds it, each read in a buffer of the pool. */
+class Pcm16FileReader extends FileSpanReader {
+  constructor(
+    file: string,
+    position: number,
+    bytes: number,
+    private readonly chunks: ChunkPool,
+  ) {
+    super(file, { position, bytes }, READ_BYTES);
+  }
+
+  protected override target(): Buffer {
+    return this.chunks.take(READ_BYTES);
+  }
+
+  protected override deliver(target: Buffer, got: number): boolean {
+    this.push(this.chunks.lend(target, 0, got));
+    return true;
+  }
+
+  protected override unused(target: Buffer): void {
+    this.chunks.putBack(target);
+  }
+}
+
+/**
+ * G.711 codes of a file decoded to 16-bit PCM as the consumer reads. The codes are read into one
+ * buffer of the pool, used for every read and given back when the stream is destroyed, and decoded
+ * into buffers of the pool.
+ */
+class G711FileDecoder extends FileSpanReader {
+  private readonly codes: Buffer;
+  private toSkip: number;
+  private pcmBytesLeft: number;
+
+  constructor(
+    file: string,
+    private readonly law: G711Law,
+    private readonly chunks: ChunkPool,
+    range: { position: number; codes: number; skip: number; length: number },
+  ) {
+    super(file, { position: range.position, bytes: range.codes }, 2 * READ_BYTES);
+    this.codes = chunks.take(READ_BYTES);
+    this.toSkip = range.skip;
+    this.pcmBytesLeft = range.length;
+  }
+
+  protected override target(): Buffer {
+    return this.codes;
+  }
+
+  protected override released(): void {
+    this.chunks.putBack(this.codes);
+  }
+
+  protected override deliver(codes: Buffer, got: number): boolean {
+    const samples = this.chunks.take(2 * codes.length);
+    decodeG711(codes.subarray(0, got), this.law, samples);
+    const end = Math.min(2 * got, this.toSkip + this.pcmBytesLeft);
+    if (end > this.toSkip) {
+      this.push(this.chunks.lend(samples, this.toSkip, end));
+      this.pcmBytesLeft -= end - this.toSkip;
+    } else {
+      this.chunks.putBack(samples);
+    }
+    this.toSkip = 0;
+    return this.pcmBytesLeft > 0;
   }
 }
 

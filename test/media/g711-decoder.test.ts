@@ -77,5 +77,17 @@ describe('G.711 decoder', () => {
       assert.ok(first.equals(copy), 'a later decode changed an earlier result');
       assert.notEqual(first.buffer, decoder(codesOf(10, 3), 'mulaw').buffer);
     });
+
+    test(`${name}: decodes into the start of a buffer it is given, which must be large enough`, (t) => {
+      if (!decoder) return t.skip('no WebAssembly SIMD');
+      const codes = codesOf(70_000, 4);
+      const into = Buffer.alloc(2 * 70_000 + 10, 0xee);
+      const samples = decoder(codes, 'alaw', into);
+      assert.equal(samples.buffer, into.buffer);
+      assert.equal(samples.byteOffset, into.byteOffset);
+      assert.ok(samples.equals(expected(codes, 'alaw')));
+      assert.ok(into.subarray(2 * 70_000).equals(Buffer.alloc(10, 0xee)), 'nothing written past the samples');
+      assert.throws(() => decoder(codes, 'mulaw', Buffer.alloc(2 * 70_000 - 1)), RangeError);
+    });
   }
 });

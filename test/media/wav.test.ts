@@ -21,6 +21,7 @@ import {
   type WavEncoding,
   type WavInfo,
 } from '../../src/media/wav.js';
+import { ChunkPool, giveBack } from '../../src/media/chunk-pool.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'media-wav-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -387,5 +388,60 @@ describe('pcm16Stream and wavExportSize', () => {
     stream.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(openFiles(), before - 1, 'the WAV file is closed');
+  });
+});
+
+describe('pcm16Stream lending its chunks from a pool', () => {
+  for (const encoding of encodings) {
+    test(`${encoding}: a consumer giving every chunk back gets the same bytes from a few buffers`, async () => {
+      // Many reads' worth, so buffers come round again and again.
+      const file = writeWav(`pooled-${encoding}.wav`, encoding, 3 * 1024 * 1024 + 7);
+      const info = readWavInfo(file);
+      const expected = await collect(pcm16Stream(file, info, undefined, new ChunkPool()));
+      const pool = new ChunkPool();
+      const memories = new Set<ArrayBufferLike>();
+      const copies: Buffer[] = [];
+      let chunks = 0;
+      for await (const chunk of pcm16Stream(file, info, undefined, pool) as AsyncIterable<Buffer>) {
+        memories.add(chunk.buffer);
+        copies.push(Buffer.from(chunk));
+        chunks++;
+        giveBack(chunk);
+      }
+      assert.ok(Buffer.concat(copies).equals(expected));
+      assert.ok(chunks >= 12, `${chunks} chunks`);
+      assert.ok(memories.size <= 2, `${memories.size} buffers carried ${chunks} chunks`);
+    });
+  }
+
+  test('G.711: the buffer the codes are read into goes back to the pool when the stream closes, ended or destroyed', async () => {
+    class WatchedPool extends ChunkPool {
+      readonly taken: Buffer[] = [];
+      readonly returned: Buffer[] = [];
+      override take(bytes: number): Buffer {
+        const buffer = super.take(bytes);
+        this.taken.push(buffer);
+        return buffer;
+      }
+      override putBack(buffer: Buffer): void {
+        this.returned.push(buffer);
+        super.putBack(buffer);
+      }
+    }
+    const file = writeWav('pooled-codes.wav', 'alaw', 1024 * 1024);
+    for (const destroyEarly of [false, true]) {
+      const pool = new WatchedPool();
+      const stream = pcm16Stream(file, readWavInfo(file), undefined, pool);
+      const codes = pool.taken[0]!;
+      assert.equal(codes.length, 256 * 1024, 'the codes buffer is taken when the stream is made');
+      if (destroyEarly) {
+        await once(stream, 'readable');
+        stream.destroy();
+      } else {
+        await collect(stream);
+      }
+      if (!stream.closed) await once(stream, 'close');
+      assert.ok(pool.returned.includes(codes), destroyEarly ? 'destroyed' : 'ended');
+    }
   });
 });

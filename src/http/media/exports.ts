@@ -5,7 +5,7 @@
  * streams with back-pressure; a caller who goes away stops the work (files closed, ffmpeg killed).
  * Exports that run ffmpeg take a transcode slot; when none is free the caller gets 503 at once.
  */
-import { Transform, pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import rangeParser from 'range-parser';
@@ -22,6 +22,7 @@ import { multiExportZip } from '../../media/zip-export.js';
 import { describeCoreFailure } from '../core-failures.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import { sendResult } from '../webapi/result-reply.js';
+import { sendMediaStream } from './media-response.js';
 import type { WebApiCall } from '../webapi/parameters.js';
 
 export interface ExportOptions {
@@ -127,6 +128,9 @@ function zipBody(recordings: ExportedRecording[], format: ExportFormat, password
   };
 }
 
+/** What the headers say of the media, dropped when an error is answered instead. */
+const mediaHeaders = ['content-disposition', 'content-length', 'content-range', 'accept-ranges'];
+
 export function exportHandler(options: ExportOptions) {
   const { pool, files, slots, metrics } = options;
   metrics.activeTranscodes = () => slots.active;
@@ -215,19 +219,17 @@ export function exportHandler(options: ExportOptions) {
       release?.();
       metrics.exportBytes.inc({ function: spec.type }, bytes);
     });
-
-    const counted = new Transform({
-      // Media chunks are up to 512 KiB: a smaller buffer would stop the source after every chunk.
-      highWaterMark: 1024 * 1024,
-      transform(chunk: Buffer, _encoding, done) {
-        bytes += chunk.length;
-        done(null, chunk);
+    sendMediaStream(reply, body.open(range), {
+      sent: (n) => (bytes += n),
+      beforeFirstByte: (error) => {
+        request.log.error({ err: error, type: spec.type }, 'export failed before its first byte');
+        for (const header of mediaHeaders) reply.removeHeader(header);
+        refuse(reply, 500, call, ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The export failed; see the gateway log.');
+      },
+      failedMidStream: (error) => {
+        if (!abort.signal.aborted) request.log.error({ err: error, type: spec.type }, 'export failed while streaming');
       },
     });
-    const source = body.open(range);
-    pipeline(source, counted, (error) => {
-      if (error && !abort.signal.aborted) request.log.error({ err: error, type: spec.type }, 'export failed while streaming');
-    });
-    return reply.send(counted);
+    return reply;
   };
 }
