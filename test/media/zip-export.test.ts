@@ -224,3 +224,65 @@ test('a failing source errors the ZIP stream, and nothing after it is opened', a
     /no such recording/,
   );
 });
+
+/** `bytes` zeros, as `chunk`-sized pushes of one zero-filled buffer. */
+function zeros(bytes: number, chunk = 1024 * 1024): Readable {
+  const zero = Buffer.alloc(chunk);
+  let left = bytes;
+  return new Readable({
+    read() {
+      const n = Math.min(chunk, left);
+      left -= n;
+      this.push(n === 0 ? null : n === chunk ? zero : zero.subarray(0, n));
+    },
+  });
+}
+
+/**
+ * Writes a stream to `file`, leaving runs of zeros as holes: a ZIP of several GiB of silence then
+ * takes almost no disk, and `unzip` reads the holes back as zeros.
+ */
+async function writeSparse(stream: Readable, file: string): Promise<number> {
+  const handle = await fs.promises.open(file, 'w');
+  const zero = Buffer.alloc(1024 * 1024);
+  const isZeros = (chunk: Buffer): boolean => chunk.length <= zero.length && chunk.equals(zero.subarray(0, chunk.length));
+  let position = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (!isZeros(chunk)) await handle.write(chunk, 0, chunk.length, position);
+      position += chunk.length;
+    }
+    await handle.truncate(position);
+  } finally {
+    await handle.close();
+  }
+  return position;
+}
+
+test('past 4 GiB the ZIP switches to ZIP64: an entry larger than 4 GiB, and one that starts beyond it, read back whole', async () => {
+  const big = 4 * 1024 ** 3 + 5 * 1024 * 1024;
+  const tail = crypto.randomBytes(300_000);
+  const zipFile = path.join(base, 'zip64.zip');
+  const size = await writeSparse(
+    multiExportZip([
+      { name: '1-silence.wav', open: () => zeros(big) },
+      { name: '2-after.wav', open: () => Readable.from([tail]) },
+    ]),
+    zipFile,
+  );
+  try {
+    assert.ok(size > big + tail.length, `${size} bytes`);
+    // Python's zipfile checks every entry's CRC in a few seconds, where unzip -t takes half a
+    // minute over 4 GiB; unzip reads the sizes and the entry beyond 4 GiB.
+    const checked = await run('python3', ['-c', 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).testzip())', zipFile]);
+    assert.equal(checked.stdout.trim(), 'None', 'no entry has a bad CRC');
+    const listed = await run('unzip', ['-l', zipFile]);
+    assert.match(listed.stdout, new RegExp(`^\\s*${big}\\s+\\S+\\s+\\S+\\s+1-silence\\.wav$`, 'm'));
+    assert.match(listed.stdout, new RegExp(`^\\s*${tail.length}\\s+\\S+\\s+\\S+\\s+2-after\\.wav$`, 'm'));
+    assert.match((await run('unzip', ['-t', zipFile, '2-after.wav'])).stdout, /No errors detected/);
+    const extracted = await run('unzip', ['-p', zipFile, '2-after.wav'], { encoding: 'buffer', maxBuffer: 1 << 20 });
+    assert.ok(extracted.stdout.equals(tail), 'the entry beyond 4 GiB has its bytes');
+  } finally {
+    fs.rmSync(zipFile, { force: true });
+  }
+});
