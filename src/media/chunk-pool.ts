@@ -25,8 +25,12 @@ export class ChunkPool {
   /** Buffers given back, by size. */
   private readonly free = new Map<number, Buffer[]>();
 
-  /** `maxFree`: buffers of one size kept for reuse; more given back are left to the GC. */
-  constructor(private readonly maxFree = 32) {}
+  /**
+   * `maxFree`: buffers of one size kept for reuse; more given back are left to the GC. An export
+   * has two or three chunks in flight, so the default serves several at once and keeps at most
+   * 12 MiB (16 of 256 KiB and 16 of 512 KiB) after a burst.
+   */
+  constructor(private readonly maxFree = 16) {}
 
   /**
    * A buffer of `bytes` to fill: one given back, or a new one. Its contents are undefined. It has
