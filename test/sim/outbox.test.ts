@@ -256,6 +256,8 @@ describe('writeEmail', () => {
     // 28.8 MB of WAV is 38.9 MB of base64.
     assert.ok(growth.bytes > (28.8e6 * 4) / 3, `a message of ${growth.bytes} bytes`);
     assert.ok(growth.arrayBuffers < 8 * MB, `array buffers grew by ${growth.arrayBuffers} bytes`);
-    assert.ok(growth.peakRss < 24 * MB, `peak resident memory grew by ${growth.peakRss} bytes`);
+    // Streaming grows the peak by some 20 MB (up to 26 MB seen on a loaded machine, where the GC's
+    // helper threads run late); holding the WAV or the message would add 29 to 39 MB to that.
+    assert.ok(growth.peakRss < 32 * MB, `peak resident memory grew by ${growth.peakRss} bytes`);
   });
 });
