@@ -296,6 +296,34 @@ describe('ranges, errors and limits', () => {
     assert.equal(noPassword.status, 400);
   });
 
+  test('more than a WAV holds (4 GiB of samples) is refused as wav and cav before a byte, and served as pcm', async () => {
+    // 2 GiB and a little of mu-law codes decode to more than 4 GiB of 16-bit samples. The file is
+    // sparse: only its header takes disk, and only its header is read.
+    const relative = ['long', 'ninety-hours.wav'];
+    const file = path.join(gw.sim.context.recordingsDir, ...relative);
+    const codes = 2 ** 31 + 1000;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, wavHeader(codes, 'mulaw'));
+    fs.truncateSync(file, fs.statSync(file).size + codes);
+    try {
+      addRecording(10121903, 99000003, Math.round(codes / 8000), relative);
+      for (const format of ['wav', 'cav']) {
+        const refused = await xmlAnswer(`type=export&requestid=11&uniquefield=ident&uniqueid=99000003&media_format=${format}`);
+        assert.equal(refused.status, 400, format);
+        assert.equal(refused.code, 16, format);
+        assert.match(refused.message, new RegExp(`${2 * codes} bytes.*mp3`), format);
+      }
+      const combined = await xmlAnswer('type=combinedexport&requestid=12&ident=10121967,99000003&media_format=wav');
+      assert.equal(combined.status, 400);
+      const head = await download('type=export&requestid=13&uniquefield=ident&uniqueid=99000003&media_format=pcm', 'long.pcm', { headers: { range: 'bytes=0-99' } });
+      assert.equal(head.status, 206);
+      assert.equal(head.headers.get('content-range'), `bytes 0-99/${2 * codes}`);
+      assert.equal(fs.statSync(head.file).size, 100);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
   test('a recording whose file is gone is a 404 naming it', async () => {
     const info = await (await fetch(`${gw.url}/webAPI.aspx?type=recordinginfo&requestid=1&ident=10121973`)).text();
     const productFile = childText(elementsAt(parseXml(info), 'RECORDINGS/RECORDING')[0]!, 'FILENAME')!;

@@ -173,10 +173,21 @@ export function exportHandler(options: ExportOptions) {
       request.log.warn({ err: error }, 'no ffmpeg: only wav, pcm and vox of WAV sources can be exported');
     }
     const tools: MediaTools = { ffmpeg, signal: abort.signal };
-    const body =
-      spec.type === 'MULTIEXPORT'
-        ? zipBody(recordings, format, encrypt ? password : undefined, requestId, tools)
-        : singleBody(spec, recordings, format, encrypt ? password : undefined, tools);
+    let body: ExportBody;
+    try {
+      body =
+        spec.type === 'MULTIEXPORT'
+          ? zipBody(recordings, format, encrypt ? password : undefined, requestId, tools)
+          : singleBody(spec, recordings, format, encrypt ? password : undefined, tools);
+    } catch (error) {
+      // A WAV's sizes are 32-bit: more than 4 GiB of samples (some 74 hours of 8 kHz audio) has no
+      // WAV to go in, which is known from the headers before a sample is read.
+      if (error instanceof RangeError) {
+        const problem = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+        return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, `${problem}: ask for mp3, m4a, webm, opus or pcm, or for fewer recordings.`);
+      }
+      throw error;
+    }
     // HEAD (link checkers, download managers asking the size) gets the headers a GET would, and
     // nothing is exported: no file is read and no ffmpeg started.
     const head = request.method === 'HEAD';
