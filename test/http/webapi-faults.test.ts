@@ -4,6 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
+import Fastify from 'fastify';
+import { CorePool } from '../../src/core/pool.js';
+import { GatewayMetrics } from '../../src/http/ops/metrics.js';
+import { webApiPlugin } from '../../src/http/webapi/plugin.js';
 import { childText, parseXml } from '../../src/protocol/xml.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
@@ -77,5 +81,31 @@ test('a core that is down: 503 with Retry-After, /readyz 503, then recovery', as
     assert.equal((await call('/webAPI.aspx?type=test&requestid=3')).status, 200);
   } finally {
     await revived.close();
+  }
+});
+
+test('a failure inside the gateway is an XML RESULT 11 with HTTP 500 that tells nothing of its internals', async () => {
+  const app = Fastify({ logger: false });
+  const pool = new CorePool({ host: '127.0.0.1', port: 9, size: 1, queueMax: 1, requestTimeoutMs: 1000, connectTimeoutMs: 1000 });
+  try {
+    await app.register(webApiPlugin, {
+      pool,
+      metrics: new GatewayMetrics(() => pool.stats),
+      coreTimeoutMs: 1000,
+      gatewayCommands: async () => {
+        throw new Error('ENOENT: /srv/secret/recordings/x.wav');
+      },
+    });
+    const response = await app.inject({ url: '/webAPI.aspx?type=export&requestid=43&uniquefield=ident&uniqueid=1&media_format=wav' });
+    assert.equal(response.statusCode, 500);
+    assert.match(String(response.headers['content-type']), /^text\/xml/);
+    const root = parseXml(response.body);
+    assert.equal(childText(root, 'RESULTCODE'), '11');
+    assert.equal(childText(root, 'REQUESTTYPE'), 'EXPORT');
+    assert.equal(childText(root, 'REQUESTID'), '43');
+    assert.doesNotMatch(response.body, /secret|ENOENT/);
+  } finally {
+    await app.close();
+    await pool.close(0);
   }
 });

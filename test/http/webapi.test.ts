@@ -210,9 +210,22 @@ describe('parameter semantics', () => {
     assert.equal(answer.code, 10);
   });
 
-  test('a form body of another content type is refused', async () => {
-    const response = await fetch(`${gw.url}/webAPI.aspx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    assert.equal(response.status, 415);
+  test('a body of another content type, or too large, is refused with an XML RESULT echoing the query', async () => {
+    const json = await call('/webAPI.aspx?type=callupdate&requestid=31', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(json.status, 415);
+    assert.match(json.headers.get('content-type') ?? '', /^text\/xml/);
+    assert.equal(json.code, 16);
+    assert.equal(json.requestType, 'CALLUPDATE');
+    assert.equal(json.requestId, '31');
+    assert.match(json.message, /application\/json/);
+    const large = await call('/webAPI.aspx?requestid=32', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `type=test&user1=${'x'.repeat(1024 * 1024)}`,
+    });
+    assert.equal(large.status, 413);
+    assert.equal(large.code, 16);
+    assert.equal(large.requestId, '32');
   });
 });
 

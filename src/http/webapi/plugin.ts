@@ -6,7 +6,7 @@
  * answer to, is an XML RESULT of the documented table with a fitting HTTP status. One exception:
  * `type=events` from a caller that accepts `text/event-stream` gets the gateway's live event stream.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { findCommand, isValidRequestId, type CommandSpec } from '../../protocol/catalog.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { buildRequest } from '../../protocol/xml.js';
@@ -50,12 +50,29 @@ const maxFormBytes = 1024 * 1024;
  * one Fastify already parsed (each name in its own casing, repeats as arrays), not parsed again.
  */
 function callPairs(request: FastifyRequest): [string, string][] {
+  const pairs = queryPairs(request);
+  if (typeof request.body === 'string' && request.body.length > 0) pairs.push(...new URLSearchParams(request.body));
+  return pairs;
+}
+
+/** What is wrong with a body Fastify refused, said in the WebAPI's terms. */
+function bodyProblem(error: FastifyError, request: FastifyRequest): string | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return `A call's body is a form (application/x-www-form-urlencoded), not ${String(request.headers['content-type']).slice(0, 100)}.`;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `A call's form body may hold at most ${maxFormBytes} bytes.`;
+    default:
+      return undefined;
+  }
+}
+
+function queryPairs(request: FastifyRequest): [string, string][] {
   const pairs: [string, string][] = [];
-  for (const [name, value] of Object.entries(request.query as Record<string, string | string[]>)) {
+  for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, string | string[]>)) {
     if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
     else pairs.push([name, value]);
   }
-  if (typeof request.body === 'string' && request.body.length > 0) pairs.push(...new URLSearchParams(request.body));
   return pairs;
 }
 
@@ -103,6 +120,18 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     );
     return undefined;
   };
+
+  // What Fastify refuses before the handler (a body of another type, too large, not decodable) and
+  // anything that throws is an XML RESULT too, echoing what the query string says of the call.
+  // Unexpected failures are logged and described without their internals.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'request failed');
+    const merged = mergeWebApiParams(queryPairs(request));
+    const header = merged.ok ? merged.call : merged;
+    if (status === 500) return sendResult(reply, 500, header, ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The gateway failed to handle the call; see its log.');
+    return sendResult(reply, status, header, ResultCode.API_INVALID_MESSAGE_FORMAT, bodyProblem(error, request) ?? error.message);
+  });
 
   // HEAD is safe in HTTP (link checkers and prefetchers send it freely), but a GET of the WebAPI
   // may start a call: HEAD is refused rather than carried out with its body thrown away.
