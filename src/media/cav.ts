@@ -10,11 +10,10 @@
  * Entry names and sizes stay readable, as in every encrypted ZIP; only the contents are secret.
  */
 import type { Archiver } from 'archiver';
-import { ZipArchive } from 'archiver';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { streamZipEntries, type ZipEntrySource } from './zip-export.js';
+import { storedZipArchive, streamZipEntries, type ZipEntrySource } from './zip-export.js';
 
 /** The layout of a CAV, for the README and for readers of our archives. */
 export const cavLayout = {
@@ -59,10 +58,8 @@ export function cavStream(options: CavOptions): Readable {
     },
     { ...audio, name: cavAudioEntryName(audio.name), date },
   ];
-  const archive = password === undefined || password === ''
-    ? new ZipArchive({ store: true })
-    : encryptedZipArchive(password);
-  return streamZipEntries(archive, entries, { signal });
+  const createArchive = password === undefined || password === '' ? storedZipArchive : () => encryptedZipArchive(password);
+  return streamZipEntries(createArchive, entries, { signal });
 }
 
 /** `audio.<ext>`, the extension taken from the source's name; `audio.wav` when it has none. */

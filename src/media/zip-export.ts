@@ -5,7 +5,7 @@
  * time, and a slow reader holds every source back instead of letting them be read ahead.
  * The CAV writer (`cav.ts`) drives its archive through the same `streamZipEntries`.
  */
-import { ZipArchive, type Archiver } from 'archiver';
+import type { Archiver } from 'archiver';
 import { PassThrough, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 // archiver's CRC-32, computed by zlib from here on.
@@ -39,13 +39,21 @@ export interface ZipExportOptions {
  */
 const archiveHighWaterMark = 1024 * 1024;
 
+/**
+ * archiver, loaded with the first ZIP rather than at startup: a gateway that never writes one
+ * keeps the 8 MB it takes.
+ */
+export async function storedZipArchive(): Promise<Archiver> {
+  const { ZipArchive } = await import('archiver');
+  return new ZipArchive({ store: true, highWaterMark: archiveHighWaterMark });
+}
+
 /** A ZIP of the entries, one after another, each stored (not deflated). */
 export function multiExportZip(
   entries: AsyncIterable<ZipEntrySource> | Iterable<ZipEntrySource>,
   options: ZipExportOptions = {},
 ): Readable {
-  const archive = new ZipArchive({ store: true, highWaterMark: archiveHighWaterMark });
-  return streamZipEntries(archive, entries, options);
+  return streamZipEntries(storedZipArchive, entries, options);
 }
 
 /**
@@ -56,19 +64,21 @@ export function multiExportZip(
  * once. So the next entry is opened only after archiver reports the previous one written (its
  * `entry` event) and the previous source has closed (its file descriptor or decoder released).
  *
- * The archive is piped into a plain Node stream that is returned, so the reader gets core stream
- * semantics whatever stream library the archiver version uses, and so destroying it is noticed
- * here: the reader going away (an HTTP client hanging up), the signal aborting, a source or the
- * entry list failing all end in the same `stop`.
+ * The archive (made by `createArchive`, which may load archiver first) is piped into a plain Node
+ * stream that is returned at once, so the reader gets core stream semantics whatever stream
+ * library the archiver version uses, and so destroying it is noticed here: the reader going away
+ * (an HTTP client hanging up), the signal aborting, a source or the entry list failing all end in
+ * the same `stop`.
  */
 export function streamZipEntries(
-  archive: Archiver,
+  createArchive: () => Archiver | Promise<Archiver>,
   entries: AsyncIterable<ZipEntrySource> | Iterable<ZipEntrySource>,
   options: ZipExportOptions = {},
 ): Readable {
   const { signal } = options;
   // As large as the archive's buffer, so that a 512 KiB chunk passes without a stop.
   const output = new PassThrough({ highWaterMark: 1024 * 1024 });
+  let archive: Archiver | undefined;
   let stopped = false;
   let current: Readable | undefined;
   let currentWritten: (() => void) | undefined;
@@ -82,10 +92,14 @@ export function streamZipEntries(
     currentWritten?.();
     // The entry being written never completes now, so archiver cannot wind down by itself:
     // abort drops its queue, destroy releases what it buffered.
-    archive.abort();
-    archive.unpipe(output);
-    archive.destroy();
+    if (archive) windDown(archive);
     if (!output.destroyed) output.destroy(reason);
+  };
+
+  const windDown = (stoppedArchive: Archiver): void => {
+    stoppedArchive.abort();
+    stoppedArchive.unpipe(output);
+    stoppedArchive.destroy();
   };
 
   const onAbort = (): void => {
@@ -93,15 +107,10 @@ export function streamZipEntries(
     stop(reason instanceof Error ? reason : new Error('ZIP export aborted'));
   };
 
-  // Stays attached after stop: an aborted archiver may still report errors (e.g. ABORTED from a
-  // late finalize), and an unheard 'error' would crash the process.
-  archive.on('error', (error) => stop(error));
-  archive.on('entry', () => currentWritten?.());
   output.on('close', () => {
     if (!output.readableEnded) stop();
     signal?.removeEventListener('abort', onAbort);
   });
-  archive.pipe(output);
 
   if (signal?.aborted) {
     onAbort();
@@ -110,6 +119,14 @@ export function streamZipEntries(
   signal?.addEventListener('abort', onAbort, { once: true });
 
   const feed = async (): Promise<void> => {
+    const created = await createArchive();
+    // Stays attached after stop: an aborted archiver may still report errors (e.g. ABORTED from a
+    // late finalize), and an unheard 'error' would crash the process.
+    created.on('error', (error) => stop(error));
+    if (stopped) return windDown(created);
+    archive = created;
+    archive.on('entry', () => currentWritten?.());
+    archive.pipe(output);
     for await (const entry of entries) {
       if (stopped) return;
       const source = await entry.open();
