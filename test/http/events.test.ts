@@ -413,7 +413,9 @@ describe('bounds and shutdown', () => {
       const rest = await fetch(`${gw.url}/api/v1/events`, { headers: { accept: 'text/event-stream' } });
       assert.equal(rest.status, 503);
       assert.equal(rest.headers.get('retry-after'), '5');
-      assert.match(((await rest.json()) as { detail: string }).detail, /no more event streams/);
+      const problem = (await rest.json()) as { detail: string; resultCode: number };
+      assert.match(problem.detail, /no more event streams/);
+      assert.equal(problem.resultCode, 48, 'API_TOO_MANY_CLIENTS, as the WebAPI says');
       const webApiRefused = await fetch(`${gw.url}/webAPI.aspx?type=events&requestid=0`, { headers: { accept: 'text/event-stream' } });
       assert.equal(webApiRefused.status, 503);
       assert.equal(childText(parseXml(await webApiRefused.text()), 'RESULTCODE'), '48');

@@ -93,7 +93,7 @@ export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app,
     }
     return streams.serve(reply, selection, () =>
       sendProblem(reply.header('retry-after', '5'), 503, {
-        resultCode: ResultCode.API_COMMAND_QUEUE_FULL,
+        resultCode: ResultCode.API_TOO_MANY_CLIENTS,
         detail: 'The gateway serves no more event streams now; try again later.',
       }),
     );
