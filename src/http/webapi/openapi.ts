@@ -88,7 +88,7 @@ const responses: OpenAPIV3_1.ResponsesObject = {
     description: 'The byte range asked for, of a `wav` or `pcm` export of a WAV recording.',
     content: Object.fromEntries(['audio/wav', 'application/octet-stream'].map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
   },
-  400: xmlResponse('The gateway refused the call, and sent nothing to the core: bad parameters or REQUESTID.', {
+  400: xmlResponse('The gateway refused the call, and sent nothing to the core: bad parameters or REQUESTID, or an export that no WAV can hold (over 4 GiB of samples).', {
     duplicates: {
       summary: 'deviceid=1&DeviceId=2',
       value: resultExample('DEVICESTATUS', '8', ResultCode.API_INVALID_MESSAGE_FORMAT, 'parameters must be unique but duplicates were found.'),
@@ -97,6 +97,18 @@ const responses: OpenAPIV3_1.ResponsesObject = {
       summary: 'requestid=0',
       value: resultExample('TEST', '0', ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be a positive integer no larger than 2147483647.'),
     },
+  }),
+  413: xmlResponse('The form body is larger than 1 MiB.', {
+    tooLarge: { summary: 'a 2 MiB form', value: resultExample('TEST', '17', ResultCode.API_INVALID_MESSAGE_FORMAT, "A call's form body may hold at most 1048576 bytes.") },
+  }),
+  415: xmlResponse('The body is not a form.', {
+    json: {
+      summary: 'a JSON body',
+      value: resultExample('TEST', '17', ResultCode.API_INVALID_MESSAGE_FORMAT, "A call's body is a form (application/x-www-form-urlencoded), not application/json."),
+    },
+  }),
+  500: xmlResponse('The gateway failed to handle the call. The failure is in its log; the answer says nothing of it.', {
+    failed: { summary: 'a failure inside the gateway', value: resultExample('EXPORT', '17', ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The gateway failed to handle the call; see its log.') },
   }),
   404: xmlResponse('An export names a recording, or a file, that does not exist.', {
     missing: { summary: 'EXPORT of an unknown recording', value: resultExample('EXPORT', '9', ResultCode.API_FILE_NOT_FOUND, 'No recording matches the request.') },
