@@ -324,6 +324,22 @@ describe('ranges, errors and limits', () => {
     }
   });
 
+  test('a recording ffmpeg cannot read fails before its first byte: an XML RESULT 11, not a cut-off download', async () => {
+    const relative = ['broken', 'not-audio.wav'];
+    const file = path.join(gw.sim.context.recordingsDir, ...relative);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, Buffer.from('this is not audio of any kind\n'.repeat(100)));
+    addRecording(10121903, 99000004, 3, relative);
+    const response = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=14&uniquefield=ident&uniqueid=99000004&media_format=mp3`);
+    assert.equal(response.status, 500);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/xml/);
+    assert.equal(response.headers.get('content-disposition'), null);
+    const root = parseXml(await response.text());
+    assert.equal(childText(root, 'RESULTCODE'), '11');
+    assert.equal(childText(root, 'REQUESTID'), '14');
+    await noFfmpegLeft();
+  });
+
   test('a recording whose file is gone is a 404 naming it', async () => {
     const info = await (await fetch(`${gw.url}/webAPI.aspx?type=recordinginfo&requestid=1&ident=10121973`)).text();
     const productFile = childText(elementsAt(parseXml(info), 'RECORDINGS/RECORDING')[0]!, 'FILENAME')!;
