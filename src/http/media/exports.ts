@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import rangeParser from 'range-parser';
-import { checkParams, findParam, maxRecordingIdents, type CommandSpec } from '../../protocol/catalog.js';
+import { checkParams, exportMediaFormats, findParam, maxRecordingIdents, type CommandSpec } from '../../protocol/catalog.js';
 import { ResultCode, httpStatusForResultCode } from '../../protocol/result-codes.js';
 import { element, serialize } from '../../protocol/xml.js';
 import type { CorePool } from '../../core/pool.js';
@@ -128,6 +128,9 @@ function zipBody(recordings: ExportedRecording[], format: ExportFormat, password
   };
 }
 
+/** The catalog's formats that hold audio of any length: all but WAV and CAV, which wraps a WAV. */
+const unboundedFormats = exportMediaFormats.filter((f) => f !== 'WAV' && f !== 'CAV').map((f) => f.toLowerCase());
+
 /** What the headers say of the media, dropped when an error is answered instead. */
 const mediaHeaders = ['content-disposition', 'content-length', 'content-range', 'accept-ranges'];
 
@@ -184,7 +187,7 @@ export function exportHandler(options: ExportOptions) {
       // WAV to go in, which is known from the headers before a sample is read.
       if (error instanceof RangeError) {
         const problem = error.message.charAt(0).toUpperCase() + error.message.slice(1);
-        return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, `${problem}: ask for mp3, m4a, webm, opus or pcm, or for fewer recordings.`);
+        return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, `${problem}: ask for ${unboundedFormats.join(', ')}, or for fewer recordings.`);
       }
       throw error;
     }

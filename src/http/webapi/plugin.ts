@@ -125,12 +125,14 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
   // anything that throws is an XML RESULT too, echoing what the query string says of the call.
   // Unexpected failures are logged and described without their internals.
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error({ err: error }, 'request failed');
     const merged = mergeWebApiParams(queryPairs(request));
     const header = merged.ok ? merged.call : merged;
-    if (status === 500) return sendResult(reply, 500, header, ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The gateway failed to handle the call; see its log.');
-    return sendResult(reply, status, header, ResultCode.API_INVALID_MESSAGE_FORMAT, bodyProblem(error, request) ?? error.message);
+    const status = error.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return sendResult(reply, status, header, ResultCode.API_INVALID_MESSAGE_FORMAT, bodyProblem(error, request) ?? error.message);
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendResult(reply, 500, header, ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The gateway failed to handle the call; see its log.');
   });
 
   // HEAD is safe in HTTP (link checkers and prefetchers send it freely), but a GET of the WebAPI
