@@ -19,6 +19,7 @@ import { restPlugin } from './http/rest/plugin.js';
 import { restPrefix } from './http/rest/operations.js';
 import { exportHandler } from './http/media/exports.js';
 import type { RecordingFiles } from './media/recording-files.js';
+import type { RecordingCatalog } from './recordings/recording-catalog.js';
 import type { TranscodeSlots } from './media/transcode-slots.js';
 
 export interface AppDependencies {
@@ -31,7 +32,7 @@ export interface AppDependencies {
   logLevel?: string;
   https?: { cert: Buffer; key: Buffer };
   /** Exports need to know where recordings are; without this they answer API_COMMAND_NOT_SUPPORTED. */
-  exports?: { files: RecordingFiles; ffmpeg: () => Promise<string>; slots: TranscodeSlots };
+  exports?: { catalog: RecordingCatalog; files: RecordingFiles; ffmpeg: () => Promise<string>; slots: TranscodeSlots };
   /**
    * The one subscription to the core's event port, shared by the listeners of one gateway. Without
    * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
@@ -93,8 +94,10 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
   app.register(docsPlugin);
-  app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up });
-  const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs });
+  const catalog = deps.exports?.catalog;
+  if (catalog) metrics.recordingSources = () => catalog.statuses();
+  app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up, recordingSources: catalog && (() => catalog.statuses()) });
+  const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, metrics, coreTimeoutMs: deps.coreTimeoutMs });
   let eventStreams: EventStreams | undefined;
   if (deps.events) {
     const { subscription } = deps.events;

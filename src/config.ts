@@ -3,6 +3,8 @@
  * command-line flags (a flag wins over the environment).
  */
 import { parseArgs } from 'node:util';
+import { RecorderClock } from './recordings/recorder-clock.js';
+import { recordingSourceOrder, type RecordingSourceName } from './recordings/recording.js';
 
 export interface GatewayConfig {
   host: string;
@@ -27,6 +29,22 @@ export interface GatewayConfig {
     /** Undefined: ffmpeg on PATH, else the binary that npm installed. */
     ffmpegPath: string | undefined;
     maxTranscodes: number;
+  };
+  /** Where the gateway keeps its own state (the recordings' event index). */
+  dataDir: string;
+  /** How exports find recordings. */
+  recordings: {
+    /** The sources to use, in the order they are tried. */
+    sources: RecordingSourceName[];
+    /** The product database (read-only), with its credentials; undefined: none. */
+    databaseUrl: string | undefined;
+    databaseTable: string;
+    databasePoolSize: number;
+    databaseTimeoutMs: number;
+    /** The recorder's time zone (file names and database times are its local time); undefined: this machine's. */
+    timeZone: string | undefined;
+    indexKeepDays: number;
+    scanLimit: number;
   };
   /** The live event stream (/api/v1/events). */
   events: {
@@ -64,6 +82,33 @@ const settings = {
     flag: 'recordings-path-map',
     help: 'where recordings are: ROOT=DIR;... e.g. C:\\Recordings\\=/data/recordings (default: the embedded simulator\'s)',
   },
+  dataDir: { env: 'GATEWAY_DATA_DIR', flag: 'data-dir', help: "the gateway's own state (the recordings' event index)", default: './data/gateway' },
+  recordingSources: {
+    env: 'RECORDINGS_SOURCES',
+    flag: 'recordings-sources',
+    help: 'where exports find recordings, in order (those not configured are skipped)',
+    default: recordingSourceOrder.join(','),
+  },
+  recordingsDbUrl: {
+    env: 'RECORDINGS_DB_URL',
+    flag: 'recordings-db-url',
+    help: "the product database, read-only: mssql://, postgres:// or mysql://user:password@host/db (never logged)",
+  },
+  recordingsDbTable: { env: 'RECORDINGS_DB_TABLE', flag: 'recordings-db-table', help: 'its Recording table (schema.table allowed)', default: 'Recording' },
+  recordingsDbPoolSize: { env: 'RECORDINGS_DB_POOL_SIZE', flag: 'recordings-db-pool-size', help: 'connections to the product database', default: '4' },
+  recordingsDbTimeoutMs: { env: 'RECORDINGS_DB_TIMEOUT_MS', flag: 'recordings-db-timeout-ms', help: 'time to connect to it and to answer a query', default: '5000' },
+  recordingsTimeZone: {
+    env: 'RECORDINGS_TIME_ZONE',
+    flag: 'recordings-time-zone',
+    help: "the recorder's time zone, e.g. America/Chicago: file names and database times are its local time (default: this machine's)",
+  },
+  recordingsIndexKeepDays: { env: 'RECORDINGS_INDEX_KEEP_DAYS', flag: 'recordings-index-keep-days', help: 'days the event index keeps a recording', default: '400' },
+  recordingsScanLimit: {
+    env: 'RECORDINGS_SCAN_LIMIT',
+    flag: 'recordings-scan-limit',
+    help: 'recordings read from CALLLIST at most to find an IDENT on the share',
+    default: '50000',
+  },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
   maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
@@ -98,6 +143,31 @@ function integer(name: string, value: string, min: number, max: number): number 
   return Number(value);
 }
 
+function recordingSources(value: string): RecordingSourceName[] {
+  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const unknown = names.filter((n) => !(recordingSourceOrder as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new ConfigError(`RECORDINGS_SOURCES: ${unknown.join(', ')} is not a source (${recordingSourceOrder.join(', ')})`);
+  if (new Set(names).size !== names.length) throw new ConfigError('RECORDINGS_SOURCES names a source twice');
+  return names as RecordingSourceName[];
+}
+
+/** A table name, optionally schema-qualified: names, never SQL. */
+function databaseTable(value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}(\.[A-Za-z_][A-Za-z0-9_]{0,127})?$/.test(value)) {
+    throw new ConfigError(`RECORDINGS_DB_TABLE must be a table name or schema.table, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function timeZone(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return new RecorderClock(value).zone;
+  } catch (error) {
+    throw new ConfigError(`RECORDINGS_TIME_ZONE: ${(error as Error).message}`);
+  }
+}
+
 /** Read the configuration; returns undefined when help was asked for. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig | undefined {
   const options = Object.fromEntries(Object.values(settings).map((s: Setting) => [s.flag, { type: 'string' as const }]));
@@ -130,6 +200,17 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       pathMap: get('pathMap'),
       ffmpegPath: get('ffmpegPath'),
       maxTranscodes: integer('EXPORT_MAX_TRANSCODES', get('maxTranscodes')!, 1, 256),
+    },
+    dataDir: get('dataDir')!,
+    recordings: {
+      sources: recordingSources(get('recordingSources')!),
+      databaseUrl: get('recordingsDbUrl'),
+      databaseTable: databaseTable(get('recordingsDbTable')!),
+      databasePoolSize: integer('RECORDINGS_DB_POOL_SIZE', get('recordingsDbPoolSize')!, 1, 64),
+      databaseTimeoutMs: integer('RECORDINGS_DB_TIMEOUT_MS', get('recordingsDbTimeoutMs')!, 1, 600_000),
+      timeZone: timeZone(get('recordingsTimeZone')),
+      indexKeepDays: integer('RECORDINGS_INDEX_KEEP_DAYS', get('recordingsIndexKeepDays')!, 1, 36_500),
+      scanLimit: integer('RECORDINGS_SCAN_LIMIT', get('recordingsScanLimit')!, 1, 10_000_000),
     },
     events: {
       buffer: integer('EVENTS_BUFFER', get('eventsBuffer')!, 1, 100_000),

@@ -16,6 +16,8 @@ import { productRecordingRoot } from './sim/product-format.js';
 import { locateFfmpeg } from './media/ffmpeg.js';
 import { RecordingFiles, parsePathMap } from './media/recording-files.js';
 import { TranscodeSlots } from './media/transcode-slots.js';
+import { openRecordingCatalog } from './recordings/catalog-setup.js';
+import { RecorderClock } from './recordings/recorder-clock.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
@@ -61,8 +63,36 @@ async function main(): Promise<void> {
     : sim
       ? [{ productRoot: productRecordingRoot, directory: sim.context.recordingsDir }]
       : [];
+  const files = new RecordingFiles(pathMap);
+  const { catalog, index } = await openRecordingCatalog({
+    sources: config.recordings.sources,
+    ask: (request, signal) => pool.request(request, signal),
+    files,
+    clock: new RecorderClock(config.recordings.timeZone),
+    dataDir: config.dataDir,
+    indexKeepDays: config.recordings.indexKeepDays,
+    scanLimit: config.recordings.scanLimit,
+    ...(config.recordings.databaseUrl
+      ? {
+          database: {
+            url: config.recordings.databaseUrl,
+            table: config.recordings.databaseTable,
+            poolSize: config.recordings.databasePoolSize,
+            timeoutMs: config.recordings.databaseTimeoutMs,
+          },
+        }
+      : {}),
+    observe: (source, outcome, seconds) => metrics.observeRecordingLookup(source, outcome, seconds),
+  });
+  if (index) {
+    // The index learns of recordings only while subscribed: subscribe now, not with the first listener.
+    events.on('event', (event) => index.record(event));
+    metrics.recordingIndexSize = () => index.size;
+    events.start();
+  }
   const exports = {
-    files: new RecordingFiles(pathMap),
+    catalog,
+    files,
     ffmpeg: () => locateFfmpeg(config.exports.ffmpegPath),
     slots: new TranscodeSlots(config.exports.maxTranscodes),
   };
@@ -84,6 +114,7 @@ async function main(): Promise<void> {
   events.on('up', () => log.info({ eventPort: `${coreHost}:${coreEventPort}` }, "subscribed to the core's events"));
   events.on('down', (reason) => log.warn({ eventPort: `${coreHost}:${coreEventPort}`, reason: reason.message }, "the core's event port is down"));
   events.on('unreadable', (reason) => log.warn({ reason: reason.message }, 'skipped a message of the event port that is not a readable event'));
+  for (const source of catalog.statuses()) log.info({ source: source.name, active: source.active, detail: source.detail }, 'recording source');
   await apps[0]!.listen({ host: config.host, port: config.port });
   if (config.tls) await apps[1]!.listen({ host: config.host, port: config.tls.port });
   log.info(
@@ -100,6 +131,7 @@ async function main(): Promise<void> {
       // Each app ends its own event streams when it closes; the subscription goes after them.
       await Promise.all(apps.map((app) => app.close()));
       await events.close();
+      await catalog.close();
       await pool.close();
       await sim?.close();
       destination.flushSync();

@@ -13,12 +13,13 @@ import { openApiPath } from './http/docs/plugin.js';
 import { locateFfmpeg } from './media/ffmpeg.js';
 import { RecordingFiles } from './media/recording-files.js';
 import { TranscodeSlots } from './media/transcode-slots.js';
+import { RecordingCatalog } from './recordings/recording-catalog.js';
 import { packageRoot } from './package-manifest.js';
 
 async function main(): Promise<void> {
   const target = path.resolve(process.argv[2] ?? path.join(packageRoot, 'openapi', 'openapi.json'));
   const pool = new CorePool({ host: '127.0.0.1', port: 5620, size: 1, queueMax: 0, requestTimeoutMs: 1000, connectTimeoutMs: 1000 });
-  const exports = { files: new RecordingFiles([]), ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(1) };
+  const exports = { catalog: new RecordingCatalog([]), files: new RecordingFiles([]), ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(1) };
   // Never started: it connects with its first listener, and there is none.
   const subscription = new CoreEventSubscription({ host: '127.0.0.1', port: 5621, connectTimeoutMs: 1000, subscribeTimeoutMs: 1000, feed: { capacity: 1, maxBytes: 1024, maxListeners: 1 } });
   const app = buildApp({ pool, coreTimeoutMs: 1000, logLevel: 'silent', exports, events: { subscription, heartbeatMs: 15_000 } });

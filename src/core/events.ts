@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { eventJson, readCoreEvent } from '../protocol/event-json.js';
+import { eventJson, readCoreEvent, type CoreEvent } from '../protocol/event-json.js';
 import { FrameTooLargeError, MessageFramer, type Frame } from '../protocol/framing.js';
 import { ResultCode } from '../protocol/result-codes.js';
 import { buildRequest, childText, parseXml } from '../protocol/xml.js';
@@ -46,6 +46,8 @@ export type CoreEventsEvents = {
   down: [reason: Error];
   /** A message that is not a readable CALLCOPYEVENT was skipped. */
   unreadable: [reason: Error];
+  /** An event was read (before listeners of the feed get it): for the recordings' event index. */
+  event: [event: CoreEvent];
 };
 
 const defaultMaxMessageBytes = 64 * 1024;
@@ -208,7 +210,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
       this.skip(new Error('a line that is not XML'));
       return;
     }
-    let event;
+    let event: CoreEvent;
     try {
       event = readCoreEvent(frame.bytes.toString('utf8'));
     } catch (error) {
@@ -216,6 +218,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
       this.skip(error instanceof Error ? error : new Error(String(error)));
       return;
     }
+    this.emit('event', event);
     this.feed.append((id) => {
       const json = JSON.stringify(eventJson(id, event, receivedAt));
       return { id, type: event.type, eventClass: event.eventClass, deviceId: event.deviceId, json, bytes: Buffer.byteLength(json) };

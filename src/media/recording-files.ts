@@ -40,12 +40,12 @@ function productSegments(name: string): string[] {
 }
 
 export class RecordingFiles {
-  private readonly roots: { segments: string[]; directory: string }[];
+  private readonly roots: { productRoot: string; segments: string[]; directory: string }[];
 
   constructor(map: readonly PathMapEntry[]) {
     // The longest root first, so that a nested mapping wins over its parent.
     this.roots = map
-      .map((e) => ({ segments: productSegments(e.productRoot).map((s) => s.toLowerCase()), directory: e.directory }))
+      .map((e) => ({ productRoot: e.productRoot, segments: productSegments(e.productRoot).map((s) => s.toLowerCase()), directory: e.directory }))
       .sort((a, b) => b.segments.length - a.segments.length);
   }
 
@@ -53,17 +53,22 @@ export class RecordingFiles {
     return this.roots.length > 0;
   }
 
+  /** The product roots mapped here (`C:\Recordings\`), as configured, in the order they are tried. */
+  get productRoots(): string[] {
+    return this.roots.map((r) => r.productRoot);
+  }
+
   /**
-   * The local file of a product file name, after checking that it exists, is a regular file and,
-   * symlinks resolved, lies inside its root. Throws PathMapError saying why not.
+   * The local path of a product name, symlinks resolved, after checking that it lies inside its
+   * mapped root. Throws PathMapError saying why not.
    */
-  async locate(productName: string): Promise<string> {
+  private async resolveInside(productName: string, what: string): Promise<string> {
     const segments = productSegments(productName);
     const root = this.roots.find((r) => r.segments.every((s, i) => segments[i]?.toLowerCase() === s));
     if (!root) throw new PathMapError(`${productName} is not under a mapped recordings root`);
     const rest = segments.slice(root.segments.length);
     if (rest.length === 0 || rest.some((s) => s === '..' || s === '.' || s.includes('\0'))) {
-      throw new PathMapError(`${productName} does not name a file inside its recordings root`);
+      throw new PathMapError(`${productName} does not name a ${what} inside its recordings root`);
     }
     const candidate = path.join(root.directory, ...rest);
     let real: string;
@@ -74,8 +79,37 @@ export class RecordingFiles {
       throw new PathMapError(`${productName} is not on disk`);
     }
     if (!real.startsWith(realRoot + path.sep)) throw new PathMapError(`${productName} leads outside its recordings root`);
+    return real;
+  }
+
+  /**
+   * The local file of a product file name, after checking that it exists, is a regular file and,
+   * symlinks resolved, lies inside its root. Throws PathMapError saying why not.
+   */
+  async locate(productName: string): Promise<string> {
+    const real = await this.resolveInside(productName, 'file');
     const stat = await fs.stat(real);
     if (!stat.isFile()) throw new PathMapError(`${productName} is not a file`);
     return real;
+  }
+
+  /**
+   * The names in a product folder (`C:\Recordings\20110131`) under a mapped root: what the share's
+   * naming convention is matched against. Empty when the folder is not there; PathMapError when it
+   * is not under a mapped root or leads outside it.
+   */
+  async list(productFolder: string): Promise<string[]> {
+    let real: string;
+    try {
+      real = await this.resolveInside(productFolder, 'folder');
+    } catch (error) {
+      if (error instanceof PathMapError && error.message.endsWith('is not on disk')) return [];
+      throw error;
+    }
+    try {
+      return await fs.readdir(real);
+    } catch {
+      return [];
+    }
   }
 }

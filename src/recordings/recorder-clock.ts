@@ -35,8 +35,8 @@ export class RecorderClock {
 
   /**
    * The UNIX time of a local time of the recorder. A time that occurs twice (the hour repeated when
-   * daylight saving ends) reads as the first; one that never occurs (skipped) as the instant after
-   * the gap, as Luxon resolves them.
+   * daylight saving ends) reads as one of its two instants, and one that never occurs (skipped) as
+   * an instant near the gap, as Luxon resolves them: a second the recorder's own clock could not tell apart either.
    */
   unixTimeOf(wall: WallClock): number {
     return Math.floor(DateTime.fromObject(wall, { zone: this.zone }).toSeconds());

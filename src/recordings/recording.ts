@@ -13,9 +13,7 @@ import { recordingColumns } from '../protocol/catalog.js';
 import { ResultCode } from '../protocol/result-codes.js';
 
 /** What an export names: one recording by UNIQUEFIELD + UNIQUEID, or an IDENT list in order. */
-export type RecordingSelection =
-  | { kind: 'field'; /** A column of the Recording table, lower-cased (see `recordingColumnOf`). */ column: string; value: string }
-  | { kind: 'idents'; idents: readonly string[] };
+export type RecordingSelection = { uniqueField: string; uniqueId: string } | { idents: readonly string[] };
 
 /** One recording as a source found it. */
 export interface FoundRecording {
@@ -34,6 +32,8 @@ export interface FoundRecording {
   fields: ReadonlyArray<readonly [name: string, value: string]>;
   /** Which source answered. */
   source: RecordingSourceName;
+  /** Why `filename` is empty: the source knows the recording but found no file for it. */
+  unlocated?: string;
 }
 
 export type RecordingSourceName = 'database' | 'recordinginfo' | 'index' | 'share';
@@ -59,6 +59,11 @@ export interface RecordingSourceStatus {
 
 export interface RecordingSource {
   readonly name: RecordingSourceName;
+  /**
+   * Whether it sees the whole Recording table (the database, RECORDINGINFO): what it does not find
+   * does not exist, and no later source is asked.
+   */
+  readonly authoritative: boolean;
   /**
    * The Recording columns UNIQUEFIELD may name with this source (lower-cased); `ident` among them
    * means it also resolves IDENT lists.

@@ -2,6 +2,9 @@
  * A gateway on a free loopback port in front of a simulator of its own: what the WebAPI tests talk
  * to over real HTTP.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { CorePool, type CorePoolOptions } from '../../src/core/pool.js';
@@ -13,10 +16,19 @@ import { productRecordingRoot } from '../../src/sim/product-format.js';
 import { locateFfmpeg } from '../../src/media/ffmpeg.js';
 import { RecordingFiles } from '../../src/media/recording-files.js';
 import { TranscodeSlots } from '../../src/media/transcode-slots.js';
+import { openRecordingCatalog, type CatalogSetup } from '../../src/recordings/catalog-setup.js';
+import type { EventIndex } from '../../src/recordings/event-index.js';
+import { RecorderClock } from '../../src/recordings/recorder-clock.js';
+import type { RecordingCatalog } from '../../src/recordings/recording-catalog.js';
 
 export interface TestGatewayOptions {
   /** Serve EXPORT, COMBINEDEXPORT and MULTIEXPORT from the simulator's recordings (default true). */
   exports?: boolean;
+  /**
+   * How exports find recordings: the sources in order (default RECORDINGINFO alone), the gateway's
+   * data dir for the event index (default a temporary one), the product database, the recorder's zone.
+   */
+  recordings?: Partial<Omit<CatalogSetup, 'ask' | 'files' | 'clock'>> & { timeZone?: string };
   maxTranscodes?: number;
   /** Live events: how the subscription to the simulator's event port and the streams are set up. */
   events?: Partial<EventStreamOptions> & Partial<EventFeedOptions> & Partial<Omit<CoreEventsOptions, 'feed'>>;
@@ -24,6 +36,9 @@ export interface TestGatewayOptions {
 
 export interface TestGateway {
   sim: RunningSimulator;
+  catalog: RecordingCatalog;
+  /** The event index, when it is one of the sources. */
+  index: EventIndex | undefined;
   pool: CorePool;
   app: FastifyInstance;
   events: CoreEventSubscription;
@@ -42,14 +57,23 @@ export async function startTestGateway(
   const timeoutMs = poolOptions.requestTimeoutMs ?? 5000;
   const pool = new CorePool({ host: sim.host, port: sim.port, size: 2, queueMax: 100, requestTimeoutMs: timeoutMs, connectTimeoutMs: 2000, ...poolOptions });
   pool.start();
+  const files = new RecordingFiles([{ productRoot: productRecordingRoot, directory: sim.context.recordingsDir }]);
+  const { timeZone, dataDir, ...recordings } = options.recordings ?? {};
+  const temporaryDataDir = dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-data-')) : undefined;
+  const { catalog, index } = await openRecordingCatalog({
+    sources: ['recordinginfo'],
+    indexKeepDays: 400,
+    scanLimit: 50_000,
+    ...recordings,
+    dataDir: dataDir ?? temporaryDataDir!,
+    ask: (request, signal) => pool.request(request, signal),
+    files,
+    clock: new RecorderClock(timeZone),
+  });
   const exports =
     options.exports === false
       ? undefined
-      : {
-          files: new RecordingFiles([{ productRoot: productRecordingRoot, directory: sim.context.recordingsDir }]),
-          ffmpeg: () => locateFfmpeg(),
-          slots: new TranscodeSlots(options.maxTranscodes ?? 4),
-        };
+      : { catalog, files, ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(options.maxTranscodes ?? 4) };
   const { capacity, maxBytes, maxListeners, heartbeatMs, stallMs, highWaterMark, closeGraceMs, ...subscription } = options.events ?? {};
   const events = new CoreEventSubscription({
     host: sim.host,
@@ -68,12 +92,18 @@ export async function startTestGateway(
     exports,
     events: { subscription: events, heartbeatMs: heartbeatMs ?? 15_000, stallMs, highWaterMark, closeGraceMs },
   });
+  if (index) {
+    events.on('event', (event) => index.record(event));
+    events.start();
+  }
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
   const skip = sim.requests.list().length;
   return {
     sim,
+    catalog,
+    index,
     pool,
     app,
     events,
@@ -82,8 +112,10 @@ export async function startTestGateway(
     close: async () => {
       await app.close();
       await events.close();
+      await catalog.close();
       await pool.close();
       await sim.close();
+      if (temporaryDataDir) fs.rmSync(temporaryDataDir, { recursive: true, force: true });
     },
   };
 }

@@ -12,11 +12,12 @@ import rangeParser from 'range-parser';
 import { checkParams, exportMediaFormats, findParam, maxRecordingIdents, type CommandSpec } from '../../protocol/catalog.js';
 import { ResultCode, httpStatusForResultCode } from '../../protocol/result-codes.js';
 import { element, serialize } from '../../protocol/xml.js';
-import type { CorePool } from '../../core/pool.js';
 import { cavFileExtension, cavMime, cavStream } from '../../media/cav.js';
 import { concatenatedPcm, encodeExport, nativeRate, pcmSource, type EncodedAudio, type ExportFormat, type MediaTools } from '../../media/export-audio.js';
 import type { RecordingFiles } from '../../media/recording-files.js';
-import { ResolutionError, resolveRecordings, type ExportedRecording, type Selection } from '../../media/resolution.js';
+import { resolveRecordings, type ExportedRecording } from '../../media/resolution.js';
+import type { RecordingCatalog } from '../../recordings/recording-catalog.js';
+import { RecordingLookupError, RecordingSourceFailure, type RecordingSelection } from '../../recordings/recording.js';
 import type { TranscodeSlots } from '../../media/transcode-slots.js';
 import { multiExportZip } from '../../media/zip-export.js';
 import { describeCoreFailure } from '../core-failures.js';
@@ -26,7 +27,8 @@ import { sendMediaStream } from './media-response.js';
 import type { WebApiCall } from '../webapi/parameters.js';
 
 export interface ExportOptions {
-  pool: CorePool;
+  /** Where recordings are found (the product database, RECORDINGINFO, the event index, the share). */
+  catalog: RecordingCatalog;
   files: RecordingFiles;
   /** The ffmpeg binary, located on first use. */
   ffmpeg: () => Promise<string>;
@@ -62,7 +64,7 @@ function canonicalParams(spec: CommandSpec, params: ReadonlyMap<string, string>)
   return canonical;
 }
 
-function selectionOf(spec: CommandSpec, params: ReadonlyMap<string, string>): Selection {
+function selectionOf(spec: CommandSpec, params: ReadonlyMap<string, string>): RecordingSelection {
   if (spec.type === 'EXPORT') return { uniqueField: params.get('UNIQUEFIELD')!, uniqueId: params.get('UNIQUEID')! };
   const idents = params.get('IDENT')!.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (idents.length === 0) throw new BadExport('IDENT names no recording.');
@@ -135,7 +137,7 @@ const unboundedFormats = exportMediaFormats.filter((f) => f !== 'WAV' && f !== '
 const mediaHeaders = ['content-disposition', 'content-length', 'content-range', 'accept-ranges'];
 
 export function exportHandler(options: ExportOptions) {
-  const { pool, files, slots, metrics } = options;
+  const { catalog, files, slots, metrics } = options;
   metrics.activeTranscodes = () => slots.active;
 
   return async (spec: CommandSpec, call: WebApiCall, request: FastifyRequest, reply: FastifyReply, refuse: Refusal = sendResult): Promise<FastifyReply> => {
@@ -156,10 +158,11 @@ export function exportHandler(options: ExportOptions) {
 
     let recordings: ExportedRecording[];
     try {
-      recordings = await resolveRecordings((r) => pool.request(r), requestId, selectionOf(spec, params), files);
+      recordings = await resolveRecordings(catalog, selectionOf(spec, params), { requestId }, files);
     } catch (error) {
       if (error instanceof BadExport) return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, error.message);
-      if (error instanceof ResolutionError) {
+      if (error instanceof RecordingLookupError) {
+        if (error instanceof RecordingSourceFailure) request.log.warn({ err: error, type: spec.type, source: error.source }, 'a recording source failed');
         return refuse(reply, httpStatusForResultCode(error.resultCode), call, error.resultCode, error.message);
       }
       const failure = describeCoreFailure(error, options.coreTimeoutMs);

@@ -57,6 +57,23 @@ export class GatewayMetrics {
     labelNames: ['function'] as const,
     registers: [this.registry],
   });
+  readonly recordingLookups = new client.Counter({
+    name: 'uptivity_recording_lookups_total',
+    help: 'Questions put to the recording sources by exports, by source and outcome (found, missed, failed).',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly recordingLookupDuration = new client.Histogram({
+    name: 'uptivity_recording_lookup_duration_seconds',
+    help: 'Time a recording source took to answer an export, by source.',
+    labelNames: ['source'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  /** Set by the gateway that finds recordings: its sources as they are now. */
+  recordingSources: () => ReadonlyArray<{ name: string; active: boolean }> = () => [];
+  /** Set when the event index is a source: the recordings it holds. */
+  recordingIndexSize: (() => number) | undefined;
   /** Set by the export handler, which owns the transcode slots. */
   activeTranscodes: () => number = () => 0;
   /** Set by the app that serves live events, from the one subscription to the core's event port. */
@@ -138,6 +155,24 @@ export class GatewayMetrics {
         this.set(metrics.liveEvents().up ? 1 : 0);
       },
     });
+    new client.Gauge({
+      name: 'uptivity_recording_source_active',
+      help: 'Recording sources configured, by name and position in the order they are tried: 1 while lookups go to it, else 0 (RECORDINGINFO of a core that does not answer it).',
+      labelNames: ['source', 'position'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        metrics.recordingSources().forEach((s, i) => this.set({ source: s.name, position: String(i + 1) }, s.active ? 1 : 0));
+      },
+    });
+    new client.Gauge({
+      name: 'uptivity_recording_index_recordings',
+      help: 'Recordings the event index holds (RECORDINGSTOPPED / RECORDINGUPDATE of the event port).',
+      registers: [this.registry],
+      collect() {
+        if (metrics.recordingIndexSize) this.set(metrics.recordingIndexSize());
+      },
+    });
     this.eventStreamBytes = new client.Gauge({
       name: 'uptivity_events_buffered_bytes',
       help: 'Bytes the event streams hold for clients beyond their sockets (bounded per client; a client that does not drain is cut).',
@@ -205,6 +240,11 @@ export class GatewayMetrics {
     const label = GatewayMetrics.typeLabel(type);
     this.count(this.coreRequests, `core ${label} ${resultType}`, () => ({ type: label, result_type: resultType }));
     this.duration(this.coreDuration, `core ${label}`, { type: label }).observe(seconds);
+  }
+
+  observeRecordingLookup(source: string, outcome: string, seconds: number): void {
+    this.recordingLookups.inc({ source, outcome });
+    this.recordingLookupDuration.observe({ source }, seconds);
   }
 
   observeHttpRequest(route: string, method: string, status: number, seconds: number): void {

@@ -4,11 +4,15 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import type { RecordingSourceStatus } from '../../recordings/recording.js';
+import { recordingSourceOrder } from '../../recordings/recording.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export interface OpsOptions {
   metrics: GatewayMetrics;
   coreIsUp: () => boolean;
+  /** Where exports find recordings, reported by /readyz; they do not decide readiness. */
+  recordingSources?: (() => RecordingSourceStatus[]) | undefined;
 }
 
 // The routes' schemas serialize their answers and document them in the OpenAPI document.
@@ -30,11 +34,34 @@ const livezSchema = {
   },
 };
 
+const recordingSourcesSchema = {
+  type: 'array',
+  description: 'Where exports find recordings, in the order the sources are tried, and whether each is in use.',
+  items: {
+    type: 'object',
+    required: ['name', 'active', 'detail'],
+    properties: {
+      name: { type: 'string', enum: [...recordingSourceOrder] },
+      active: { type: 'boolean' },
+      detail: { type: 'string' },
+    },
+  },
+};
+
 const readinessSchema = (status: string, core: string) => ({
   type: 'object',
   required: ['status', 'core'],
-  properties: { status: { type: 'string', enum: [status] }, core: { type: 'string', enum: [core] } },
-  examples: [{ status, core }],
+  properties: { status: { type: 'string', enum: [status] }, core: { type: 'string', enum: [core] }, recordings: recordingSourcesSchema },
+  examples: [
+    {
+      status,
+      core,
+      recordings: [
+        { name: 'recordinginfo', active: false, detail: 'the XML core does not answer RECORDINGINFO (API_UNKNOWN_MESSAGE_TYPE), as a real API Server' },
+        { name: 'index', active: true, detail: 'RECORDINGSTOPPED and RECORDINGUPDATE of the event port, kept in data/gateway/recording-index.sqlite for 400 days (1520 recordings)' },
+      ],
+    },
+  ],
 });
 
 const readyzSchema = {
@@ -72,11 +99,12 @@ const metricsSchema = (contentType: string) => ({
   },
 });
 
-const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp }) => {
+const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp, recordingSources }) => {
   app.get('/livez', { logLevel: 'warn', schema: livezSchema }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn', schema: readyzSchema }, async (_request, reply) => {
-    if (coreIsUp()) return { status: 'ready', core: 'up' };
-    return reply.code(503).header('retry-after', '5').send({ status: 'not ready', core: 'down' });
+    const recordings = recordingSources ? { recordings: recordingSources() } : {};
+    if (coreIsUp()) return { status: 'ready', core: 'up', ...recordings };
+    return reply.code(503).header('retry-after', '5').send({ status: 'not ready', core: 'down', ...recordings });
   });
   app.get('/metrics', { logLevel: 'warn', schema: metricsSchema(metrics.registry.contentType) }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
