@@ -22,6 +22,8 @@ import { RecorderClock } from '../../src/recordings/recorder-clock.js';
 import type { RecordingCatalog } from '../../src/recordings/recording-catalog.js';
 
 export interface TestGatewayOptions {
+  /** A simulator to use instead of starting one; it is left running on close. */
+  sim?: RunningSimulator;
   /** Serve EXPORT, COMBINEDEXPORT and MULTIEXPORT from the simulator's recordings (default true). */
   exports?: boolean;
   /**
@@ -53,7 +55,7 @@ export async function startTestGateway(
   poolOptions: Partial<CorePoolOptions> = {},
   options: TestGatewayOptions = {},
 ): Promise<TestGateway> {
-  const sim = await startSimulator({ port: 0, eventPort: 0, ...simConfig });
+  const sim = options.sim ?? (await startSimulator({ port: 0, eventPort: 0, ...simConfig }));
   const timeoutMs = poolOptions.requestTimeoutMs ?? 5000;
   const pool = new CorePool({ host: sim.host, port: sim.port, size: 2, queueMax: 100, requestTimeoutMs: timeoutMs, connectTimeoutMs: 2000, ...poolOptions });
   pool.start();
@@ -114,7 +116,7 @@ export async function startTestGateway(
       await events.close();
       await catalog.close();
       await pool.close();
-      await sim.close();
+      if (!options.sim) await sim.close();
       if (temporaryDataDir) fs.rmSync(temporaryDataDir, { recursive: true, force: true });
     },
   };
