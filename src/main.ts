@@ -114,7 +114,10 @@ async function main(): Promise<void> {
   events.on('up', () => log.info({ eventPort: `${coreHost}:${coreEventPort}` }, "subscribed to the core's events"));
   events.on('down', (reason) => log.warn({ eventPort: `${coreHost}:${coreEventPort}`, reason: reason.message }, "the core's event port is down"));
   events.on('unreadable', (reason) => log.warn({ reason: reason.message }, 'skipped a message of the event port that is not a readable event'));
-  for (const source of catalog.statuses()) log.info({ source: source.name, active: source.active, detail: source.detail }, 'recording source');
+  // In the background: a core that is down must not hold up the start (RECORDINGINFO's probe waits for it).
+  void catalog.warmUp().then(() => {
+    for (const source of catalog.statuses()) log.info({ source: source.name, active: source.active, detail: source.detail }, 'recording source');
+  });
   await apps[0]!.listen({ host: config.host, port: config.port });
   if (config.tls) await apps[1]!.listen({ host: config.host, port: config.tls.port });
   log.info(

@@ -35,6 +35,15 @@ export class RecordingCatalog {
     private readonly observe: LookupObserver = () => undefined,
   ) {}
 
+  /**
+   * Ask each source whether it can be used now (RECORDINGINFO probes the core), so that the startup
+   * log and /readyz tell the truth from the start. A source that cannot tell yet is asked again
+   * with the next lookup.
+   */
+  async warmUp(): Promise<void> {
+    await Promise.all(this.sources.map((s) => s.usable({ requestId: '1' }).catch(() => false)));
+  }
+
   statuses(): RecordingSourceStatus[] {
     return this.sources.map((s) => s.status());
   }

@@ -72,6 +72,7 @@ export async function startTestGateway(
     files,
     clock: new RecorderClock(timeZone),
   });
+  await catalog.warmUp();
   const exports =
     options.exports === false
       ? undefined
