@@ -95,6 +95,11 @@ export interface SimOptions {
   ffmpegPath: string;
   /** Reproduce the production output that never closes `<USERS>` in IMPORTUSER LIST. */
   fieldQuirks: boolean;
+  /**
+   * Serve our extensions (RECORDINGINFO) too; off, the core answers exactly the product's command
+   * set and an extension is API_UNKNOWN_MESSAGE_TYPE like any unknown type.
+   */
+  extensions: boolean;
 }
 
 export interface SimContext {

@@ -115,7 +115,24 @@ function problemCode(spec: CommandSpec, problem: ParamProblem): number {
   return ResultCode.API_INVALID_MESSAGE_FORMAT;
 }
 
-export function decodeRequest(text: string): Decoded {
+/** Which commands a core serves beyond the product's own. */
+export interface CommandSet {
+  /** Our extensions (RECORDINGINFO): off, they are unknown types, as in the product. */
+  extensions: boolean;
+}
+
+const withExtensions: CommandSet = { extensions: true };
+
+/**
+ * A type's catalog entry as this core knows it: without extensions the product's command set is
+ * all there is, and ours are as unknown as any other name (derived from the catalog's flag).
+ */
+export function knownCommand(type: string, commandSet: CommandSet): CommandSpec | undefined {
+  const spec = findCommand(type);
+  return spec?.extension && !commandSet.extensions ? undefined : spec;
+}
+
+export function decodeRequest(text: string, commandSet: CommandSet = withExtensions): Decoded {
   let root: XmlElement;
   try {
     root = parseXml(text);
@@ -129,7 +146,7 @@ export function decodeRequest(text: string): Decoded {
   const header: RequestHeader = { type: echo(rawType).toUpperCase(), requestId: echo(named('REQUESTID')) };
   if (!header.type) return fail(header, ResultCode.API_INVALID_MESSAGE_FORMAT, 'The request has no TYPE');
 
-  const spec = findCommand(header.type);
+  const spec = knownCommand(header.type, commandSet);
   if (!isValidRequestId(named('REQUESTID'), spec?.minRequestId ?? 1)) {
     return fail(header, ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be a positive integer no larger than 2147483647');
   }
@@ -201,7 +218,7 @@ export function renderResult(header: RequestHeader, outcome: CommandOutcome, ctx
 
 /** Decode, run and render one message; unexpected faults become API_ERROR_PROCESSING_MESSAGE. */
 export async function answer(text: string, ctx: SimContext): Promise<{ header: RequestHeader; xml: string }> {
-  const decoded = decodeRequest(text);
+  const decoded = decodeRequest(text, ctx.options);
   let outcome: CommandOutcome;
   if (decoded.ok) {
     try {

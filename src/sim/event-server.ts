@@ -5,13 +5,13 @@
  * subscription. A subscriber that stops reading is disconnected rather than buffered without bound.
  */
 import net from 'node:net';
-import { checkParams, findCommand, isValidRequestId } from '../protocol/catalog.js';
+import { checkParams, isValidRequestId } from '../protocol/catalog.js';
 import type { SubscriptionClass } from '../protocol/events.js';
 import { FrameTooLargeError, MessageFramer } from '../protocol/framing.js';
 import { ResultCode } from '../protocol/result-codes.js';
 import { XmlSyntaxError, childText, element, parseXml, type XmlElement } from '../protocol/xml.js';
 import type { CommandOutcome, SimContext } from './context.js';
-import { renderResult, type RequestHeader } from './dispatcher.js';
+import { knownCommand, renderResult, type CommandSet, type RequestHeader } from './dispatcher.js';
 import type { PublishedEvent } from './event-bus.js';
 
 export interface EventServerLimits {
@@ -28,7 +28,7 @@ interface Subscription {
   deviceId: string;
 }
 
-function decodeSubscription(text: string): { header: RequestHeader; outcome: CommandOutcome; subscription?: Subscription } {
+function decodeSubscription(text: string, commandSet: CommandSet): { header: RequestHeader; outcome: CommandOutcome; subscription?: Subscription } {
   let root: XmlElement;
   try {
     root = parseXml(text);
@@ -41,7 +41,7 @@ function decodeSubscription(text: string): { header: RequestHeader; outcome: Com
   const requestId = (childText(root, 'REQUESTID') ?? '').trim().slice(0, 64);
   const header = { type, requestId };
   const fail = (code: number, message: string) => ({ header, outcome: { code, message } });
-  const spec = findCommand(type);
+  const spec = knownCommand(type, commandSet);
   if (!isValidRequestId(requestId, spec?.minRequestId ?? 1)) {
     return fail(ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be an integer from 0 to 2147483647');
   }
@@ -122,7 +122,7 @@ function serveSubscriber(socket: net.Socket, ctx: SimContext, limits: EventServe
         socket.write(renderResult({ type: '', requestId: '' }, { code: ResultCode.API_INVALID_MESSAGE_FORMAT, message: 'The request is not XML' }, ctx));
         continue;
       }
-      const { header, outcome, subscription } = decodeSubscription(frame.bytes.toString('utf8'));
+      const { header, outcome, subscription } = decodeSubscription(frame.bytes.toString('utf8'), ctx.options);
       socket.write(renderResult(header, outcome, ctx));
       if (subscription) {
         unsubscribe?.();

@@ -22,6 +22,7 @@ Options:
   --ffmpeg <path>           ffmpeg for MP3/M4A email attachments (default: ffmpeg on PATH, if any)
   --playback-base <url>     base of CALLLIST's PLAYBACKLINK
   --field-quirks            reproduce production output quirks (IMPORTUSER LIST leaves <USERS> open)
+  --no-extensions           the product's command set only: RECORDINGINFO is an unknown type (10)
   --max-clients <n>         connections per port before API_TOO_MANY_CLIENTS (default 1024)
   --control-port <n>        enable the HTTP control port (faults, cores, clock) on 127.0.0.1
   --control-host <addr>     address of the control port (default 127.0.0.1)
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       ffmpeg: { type: 'string' },
       'playback-base': { type: 'string' },
       'field-quirks': { type: 'boolean' },
+      'no-extensions': { type: 'boolean' },
       'max-clients': { type: 'string' },
       'control-port': { type: 'string' },
       'control-host': { type: 'string' },
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     ffmpegPath: values.ffmpeg ?? ffmpegOnPath(),
     ...(values['playback-base'] ? { playbackBaseUrl: values['playback-base'] } : {}),
     fieldQuirks: values['field-quirks'] ?? false,
+    extensions: !values['no-extensions'],
     ...(values['max-clients'] ? { maxClients: integer('max-clients', values['max-clients'])! } : {}),
     ...(values['control-port'] !== undefined ? { controlPort: integer('control-port', values['control-port'])! } : {}),
     ...(values['control-host'] ? { controlHost: values['control-host'] } : {}),

@@ -80,6 +80,7 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Runn
     playbackBaseUrl: config.playbackBaseUrl ?? 'HTTP://localhost:80/MediaPlayer/ExternalCallListPlayer',
     ffmpegPath: config.ffmpegPath ?? '',
     fieldQuirks: config.fieldQuirks ?? false,
+    extensions: config.extensions ?? true,
   };
   const db = openDatabase(path.join(dataDir, 'core.sqlite'));
   const context: SimContext = {
