@@ -17,6 +17,7 @@ import { wavHeader } from '../../src/media/wav.js';
 import { productRecordingRoot } from '../../src/sim/product-format.js';
 import { childText, elementsAt, parseXml } from '../../src/protocol/xml.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
+import { probe } from './media-probe.js';
 
 const run = promisify(execFile);
 let gw: TestGateway;
@@ -36,31 +37,6 @@ async function download(query: string, name: string, init: RequestInit = {}): Pr
   const file = path.join(dir, name);
   await pipeline(Readable.fromWeb(response.body! as never), fs.createWriteStream(file));
   return { status: response.status, headers: response.headers, file };
-}
-
-/** The end of the last packet: the duration of a stream whose container does not state one. */
-async function packetsDuration(file: string): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file]);
-  const last = stdout.trim().split('\n').at(-1)!.split(',').map(Number);
-  return last[0]! + (last[1] ?? 0);
-}
-
-async function probe(file: string): Promise<{ codec: string; sampleRate: number; channels: number; duration: number; format: string }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file]);
-  const info = JSON.parse(stdout) as {
-    streams: { codec_name: string; sample_rate: string; channels: number; duration?: string; start_time?: string }[];
-    format: { duration: string; format_name: string };
-  };
-  const stream = info.streams[0]!;
-  // A negative start is priming the player skips (AAC's edit list): it does not play.
-  const skipped = Math.min(0, Number(stream.start_time ?? 0) || 0);
-  return {
-    codec: stream.codec_name,
-    sampleRate: Number(stream.sample_rate),
-    channels: stream.channels,
-    duration: (Number(stream.duration ?? info.format.duration ?? NaN) || (await packetsDuration(file))) + skipped,
-    format: info.format.format_name,
-  };
 }
 
 async function durationOf(ident: string): Promise<number> {

@@ -50,16 +50,47 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+/** An XML core the gateway is put in front of: an in-process simulator, or a process of its own. */
+export interface CoreUnderTest {
+  host: string;
+  port: number;
+  eventPort: number;
+  /** The folder the core's `C:\Recordings\` is. */
+  recordingsDir: string;
+  /** The requests the core has received, as text, when it can tell. */
+  requests?: () => string[];
+}
+
+export type GatewayUnderTest = Omit<TestGateway, 'sim'>;
+
 export async function startTestGateway(
   simConfig: SimulatorConfig = {},
   poolOptions: Partial<CorePoolOptions> = {},
   options: TestGatewayOptions = {},
 ): Promise<TestGateway> {
   const sim = options.sim ?? (await startSimulator({ port: 0, eventPort: 0, ...simConfig }));
+  const core = { host: sim.host, port: sim.port, eventPort: sim.eventPort, recordingsDir: sim.context.recordingsDir, requests: () => sim.requests.list().map((r) => r.text) };
+  const gateway = await attachTestGateway(core, poolOptions, options);
+  return {
+    ...gateway,
+    sim,
+    close: async () => {
+      await gateway.close();
+      if (!options.sim) await sim.close();
+    },
+  };
+}
+
+/** A gateway on a free loopback port in front of a core that runs already. */
+export async function attachTestGateway(
+  core: CoreUnderTest,
+  poolOptions: Partial<CorePoolOptions> = {},
+  options: TestGatewayOptions = {},
+): Promise<GatewayUnderTest> {
   const timeoutMs = poolOptions.requestTimeoutMs ?? 5000;
-  const pool = new CorePool({ host: sim.host, port: sim.port, size: 2, queueMax: 100, requestTimeoutMs: timeoutMs, connectTimeoutMs: 2000, ...poolOptions });
+  const pool = new CorePool({ host: core.host, port: core.port, size: 2, queueMax: 100, requestTimeoutMs: timeoutMs, connectTimeoutMs: 2000, ...poolOptions });
   pool.start();
-  const files = new RecordingFiles([{ productRoot: productRecordingRoot, directory: sim.context.recordingsDir }]);
+  const files = new RecordingFiles([{ productRoot: productRecordingRoot, directory: core.recordingsDir }]);
   const { timeZone, dataDir, ...recordings } = options.recordings ?? {};
   const temporaryDataDir = dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-data-')) : undefined;
   const { catalog, index } = await openRecordingCatalog({
@@ -79,8 +110,8 @@ export async function startTestGateway(
       : { catalog, files, ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(options.maxTranscodes ?? 4) };
   const { capacity, maxBytes, maxListeners, heartbeatMs, stallMs, highWaterMark, closeGraceMs, ...subscription } = options.events ?? {};
   const events = new CoreEventSubscription({
-    host: sim.host,
-    port: sim.eventPort,
+    host: core.host,
+    port: core.eventPort,
     connectTimeoutMs: 2000,
     subscribeTimeoutMs: timeoutMs,
     backoffInitialMs: 50,
@@ -102,22 +133,20 @@ export async function startTestGateway(
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
-  const skip = sim.requests.list().length;
+  const skip = core.requests?.().length ?? 0;
   return {
-    sim,
     catalog,
     index,
     pool,
     app,
     events,
     url: `http://127.0.0.1:${address.port}`,
-    received: () => sim.requests.list().slice(skip).map((r) => r.text),
+    received: () => core.requests?.().slice(skip) ?? [],
     close: async () => {
       await app.close();
       await events.close();
       await catalog.close();
       await pool.close();
-      if (!options.sim) await sim.close();
       if (temporaryDataDir) fs.rmSync(temporaryDataDir, { recursive: true, force: true });
     },
   };
