@@ -16,7 +16,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production \
     PORT=2012 \
-    SIM_DATA_DIR=/data
+    SIM_DATA_DIR=/data \
+    GATEWAY_DATA_DIR=/data/gateway
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
