@@ -7,6 +7,7 @@ import { ResultCode } from '../protocol/result-codes.js';
 import type { XmlElement } from '../protocol/xml.js';
 import type { Db } from './store.js';
 import type { EventBus } from './event-bus.js';
+import type { RecordingMirror } from './recording-mirror.js';
 
 export interface CoreRequest {
   spec: CommandSpec;
@@ -110,4 +111,6 @@ export interface SimContext {
   options: SimOptions;
   recordingsDir: string;
   outboxDir: string;
+  /** The product's Recording table in an external database (`--recordings-db`), when there is one. */
+  recordingMirror?: RecordingMirror;
 }

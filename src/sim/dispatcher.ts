@@ -186,8 +186,13 @@ export async function execute(request: CoreRequest, ctx: SimContext): Promise<Co
   const handler = handlers[request.spec.type];
   const asyncHandler = asyncHandlers[request.spec.type];
   try {
-    // Commands that change state run as one transaction; reads need none.
-    if (handler) return request.spec.mutates ? ctx.db.transaction(() => handler(request, ctx))() : handler(request, ctx);
+    // Commands that change state run as one transaction; reads need none. With an external
+    // Recording table, the answer waits until the table has what the transaction saved.
+    if (handler) {
+      if (!request.spec.mutates) return handler(request, ctx);
+      const transaction = (): CommandOutcome => ctx.db.transaction(() => handler(request, ctx))();
+      return ctx.recordingMirror ? await ctx.recordingMirror.settle(transaction) : transaction();
+    }
     if (asyncHandler) return await asyncHandler(request, ctx);
     return { code: ResultCode.API_UNKNOWN_MESSAGE_TYPE, message: `Unknown message type ${request.spec.type}` };
   } catch (error) {

@@ -1,6 +1,8 @@
 /**
  * In-process fan-out of CALLCOPYEVENTs from the command handlers to the event port's subscribers.
- * Events are built once, as XML, and each subscriber filters by class and device.
+ * Events are built once, as XML, and each subscriber filters by class and device. While a hold is
+ * on (a command waiting for its recordings to reach the product's database), events are kept back
+ * and delivered, in the order published, once no hold is left.
  */
 import { buildEvent } from '../protocol/xml.js';
 import { findEventSpec, type EventClass } from '../protocol/events.js';
@@ -16,6 +18,8 @@ export type EventListener = (event: PublishedEvent) => void;
 
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
+  private holds = 0;
+  private held: PublishedEvent[] = [];
 
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
@@ -24,6 +28,25 @@ export class EventBus {
 
   get subscriberCount(): number {
     return this.listeners.size;
+  }
+
+  /**
+   * Keep events back until the returned release is called (and every other hold released): the
+   * product publishes RECORDINGUPDATE once it "has saved a recording to the database", so no
+   * subscriber may hear of a change before the database has it. One queue for all holds, so that
+   * subscribers still receive every event in the order it was published.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds > 0) return;
+      const held = this.held;
+      this.held = [];
+      for (const event of held) this.deliver(event);
+    };
   }
 
   /**
@@ -38,6 +61,11 @@ export class EventBus {
     const data = spec.fields.map((field) => [field, stringify(values[field])] as const);
     const xml = buildEvent({ eventClass: spec.eventClass, eventType: spec.type, module: spec.module, eventXref }, data);
     const event: PublishedEvent = { eventClass: spec.eventClass, eventType: spec.type, deviceId: stringify(values.DEVICEID), xml };
+    if (this.holds > 0) this.held.push(event);
+    else this.deliver(event);
+  }
+
+  private deliver(event: PublishedEvent): void {
     for (const listener of [...this.listeners]) listener(event);
   }
 }

@@ -24,6 +24,9 @@ Options:
   --field-quirks            reproduce production output quirks (IMPORTUSER LIST leaves <USERS> open)
   --no-extensions           the product's command set only: RECORDINGINFO is an unknown type (10)
   --max-clients <n>         connections per port before API_TOO_MANY_CLIENTS (default 1024)
+  --recordings-db <url>     keep the product's Recording table in this database too, written before
+                            each answer that saved recordings: postgres://user:pw@host:5432/db,
+                            postgresql://..., mysql://user:pw@host:3306/db or mariadb://...
   --control-port <n>        enable the HTTP control port (faults, cores, clock) on 127.0.0.1
   --control-host <addr>     address of the control port (default 127.0.0.1)
   -h, --help                show this help
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
       'no-extensions': { type: 'boolean' },
       'max-clients': { type: 'string' },
       'control-port': { type: 'string' },
+      'recordings-db': { type: 'string' },
       'control-host': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
     ...(values['max-clients'] ? { maxClients: integer('max-clients', values['max-clients'])! } : {}),
     ...(values['control-port'] !== undefined ? { controlPort: integer('control-port', values['control-port'])! } : {}),
     ...(values['control-host'] ? { controlHost: values['control-host'] } : {}),
+    ...(values['recordings-db'] !== undefined ? { recordingsDbUrl: values['recordings-db'] } : {}),
   });
   const lines = [
     `uptivity-core-sim: API port ${sim.host}:${sim.port}, event port ${sim.host}:${sim.eventPort}`,
@@ -98,6 +103,8 @@ async function main(): Promise<void> {
     `, data ${sim.dataDir}${sim.seeded ? ' (seeded)' : ''}\n`,
   ];
   process.stdout.write(lines.join(''));
+  const mirror = sim.context.recordingMirror;
+  if (mirror) process.stdout.write(`uptivity-core-sim: the Recording table is kept in ${mirror.description} too\n`);
   let closing = false;
   const stop = (): void => {
     if (closing) return;

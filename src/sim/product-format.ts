@@ -19,6 +19,17 @@ export function productTime(ms: number | null | undefined): string {
   return `${d.getMonth() + 1}/${d.getDate()}/${d.getFullYear()} ${hour}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${meridiem}`;
 }
 
+/**
+ * "2011-08-09 15:18:43": a local date-time without zone, as the product's database holds a
+ * recording's start (the same local time as the recording's file name). Built from the local
+ * getters so that no database driver converts it between zones.
+ */
+export function databaseLocalTime(ms: number): string {
+  const d = new Date(ms);
+  const date = `${String(d.getFullYear()).padStart(4, '0')}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+  return `${date} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
 /** "10/30/2006 4:05:38 PM -05:00": the date/time-offset form of IMPORTUSER LIST. */
 export function productTimeWithOffset(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '1/1/0001 12:00:00 AM +00:00';

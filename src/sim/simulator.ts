@@ -4,6 +4,9 @@
  * It shares only `protocol/` with the gateway. `startSimulator` runs it in-process (the gateway's
  * embedded mode and tests); `main.ts` is its command line.
  *
+ * With `recordingsDbUrl` the Recording table is also kept in that PostgreSQL or MySQL/MariaDB
+ * database, as the product's own database would hold it (recording-mirror.ts).
+ *
  * Data dir layout:
  *   core.sqlite             the state (users, devices, calls, recordings, ...)
  *   recordings/             C:\Recordings\ of the product: YYYYMMDD/DEVICE/DEVICE-HH-MM-SS.wav
@@ -22,6 +25,8 @@ import { EventBus } from './event-bus.js';
 import { createEventServer } from './event-server.js';
 import { FaultPlan } from './faults.js';
 import { initializeStore, seedStore } from './seed.js';
+import { productDatabaseTarget } from './product-database.js';
+import { detachRecordingMirror, RecordingMirror } from './recording-mirror.js';
 import { openDatabase } from './store.js';
 
 export interface SimulatorConfig extends Partial<SimOptions> {
@@ -39,6 +44,12 @@ export interface SimulatorConfig extends Partial<SimOptions> {
   maxClients?: number;
   maxMessageBytes?: number;
   incompleteMessageTimeoutMs?: number;
+  /**
+   * `postgres://`, `postgresql://`, `mysql://` or `mariadb://` URL of a database in which the
+   * product's Recording table is kept too (created when absent), written before each answer that
+   * saved recordings. Unset: none, and neither driver is loaded.
+   */
+  recordingsDbUrl?: string;
 }
 
 export interface RunningSimulator {
@@ -66,6 +77,8 @@ async function listen(server: net.Server | http.Server, port: number, host: stri
 }
 
 export async function startSimulator(config: SimulatorConfig = {}): Promise<RunningSimulator> {
+  // A URL of another scheme fails before anything is created.
+  if (config.recordingsDbUrl !== undefined) productDatabaseTarget(config.recordingsDbUrl);
   const temporary = config.dataDir === undefined;
   const dataDir = path.resolve(config.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'uptivity-core-')));
   const recordingsDir = path.join(dataDir, 'recordings');
@@ -92,8 +105,19 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Runn
     recordingsDir,
     outboxDir,
   };
+  // Connected before seeding: a database that cannot be used fails the start before seconds of work.
+  try {
+    if (config.recordingsDbUrl !== undefined) context.recordingMirror = await RecordingMirror.open(db, config.recordingsDbUrl, context.events);
+    else detachRecordingMirror(db);
+  } catch (error) {
+    db.close();
+    if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   initializeStore(context);
   const seeded = config.seed ? seedStore(context) : false;
+  // The external table has the seeded (or queued) recordings before the first request.
+  await context.recordingMirror?.flush();
 
   const host = config.host ?? '127.0.0.1';
   const faults = new FaultPlan();
@@ -125,6 +149,7 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Runn
       (server as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
     }
     await Promise.all(servers.map((s) => (s.listening ? once(s, 'close') : Promise.resolve())));
+    await context.recordingMirror?.close();
     db.close();
     if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
   };
