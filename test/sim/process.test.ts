@@ -5,73 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { killCores, mainJs, startCore, stopCore, type CoreProcess } from './core-process.js';
 import { CoreClient, all, field, toAnswer, type Answer } from './harness.js';
-
-const mainJs = fileURLToPath(new URL('../../src/sim/main.js', import.meta.url));
-
-interface CoreProcess {
-  child: ChildProcess;
-  apiPort: number;
-  eventPort: number;
-  dataDir: string;
-  seeded: boolean;
-  firstLine: string;
-  stderr: () => string;
-}
-
-const running = new Set<ChildProcess>();
-
-async function startCore(args: string[]): Promise<CoreProcess> {
-  const child = spawn(process.execPath, [mainJs, '--port', '0', '--event-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const lines = readline.createInterface({ input: child.stdout! });
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no startup line within 15 s; stderr: ${stderr}`)), 15_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      resolve(line);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before its startup line; stderr: ${stderr}`));
-    });
-  });
-  const m = /^uptivity-core-sim: API port 127\.0\.0\.1:(\d+), event port 127\.0\.0\.1:(\d+), data (.+?)( \(seeded\))?$/.exec(firstLine);
-  assert.ok(m, `startup line: ${firstLine}`);
-  return {
-    child,
-    apiPort: Number(m[1]),
-    eventPort: Number(m[2]),
-    dataDir: m[3]!,
-    seeded: m[4] !== undefined,
-    firstLine,
-    stderr: () => stderr,
-  };
-}
-
-/** SIGTERM, and the exit code (which must be 0). */
-async function stopCore(core: CoreProcess): Promise<void> {
-  const exited = once(core.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  core.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const [code, signal] = await Promise.race([
-    exited,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('did not exit within 10 s of SIGTERM')), 10_000))),
-  ]).finally(() => clearTimeout(timer));
-  assert.equal(signal, null, `terminated by ${signal}; stderr: ${core.stderr()}`);
-  assert.equal(code, 0, `exit code; stderr: ${core.stderr()}`);
-}
 
 /** `C:\Recordings\A\B\C.wav` -> `<data>/recordings/A/B/C.wav`. */
 function fileOf(dataDir: string, filename: string): string {
@@ -133,7 +73,7 @@ describe('the uptivity-core-sim program', () => {
   });
   after(() => {
     for (const c of clients) c.close();
-    for (const child of running) child.kill('SIGKILL');
+    killCores();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
