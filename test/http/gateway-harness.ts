@@ -16,6 +16,7 @@ import { productRecordingRoot } from '../../src/sim/product-format.js';
 import { locateFfmpeg } from '../../src/media/ffmpeg.js';
 import { RecordingFiles } from '../../src/media/recording-files.js';
 import { TranscodeSlots } from '../../src/media/transcode-slots.js';
+import { GatewayMetrics } from '../../src/http/ops/metrics.js';
 import { openRecordingCatalog, type CatalogSetup } from '../../src/recordings/catalog-setup.js';
 import type { EventIndex } from '../../src/recordings/event-index.js';
 import { RecorderClock } from '../../src/recordings/recorder-clock.js';
@@ -93,7 +94,9 @@ export async function attachTestGateway(
   const files = new RecordingFiles([{ productRoot: productRecordingRoot, directory: core.recordingsDir }]);
   const { timeZone, dataDir, ...recordings } = options.recordings ?? {};
   const temporaryDataDir = dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-data-')) : undefined;
+  const metrics = new GatewayMetrics(() => pool.stats);
   const { catalog, index } = await openRecordingCatalog({
+    observe: (source, outcome, seconds) => metrics.observeRecordingLookup(source, outcome, seconds),
     sources: ['recordinginfo'],
     indexKeepDays: 400,
     scanLimit: 50_000,
@@ -121,6 +124,7 @@ export async function attachTestGateway(
   });
   const app = buildApp({
     pool,
+    metrics,
     coreTimeoutMs: timeoutMs,
     logLevel: 'silent',
     exports,
@@ -128,6 +132,7 @@ export async function attachTestGateway(
   });
   if (index) {
     events.on('event', (event) => index.record(event));
+    metrics.recordingIndexSize = () => index.size;
     events.start();
   }
   await app.listen({ host: '127.0.0.1', port: 0 });
