@@ -2,6 +2,7 @@
  * The gateway's one typed configuration, read from environment variables and the same settings as
  * command-line flags (a flag wins over the environment).
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RecorderClock } from './recordings/recorder-clock.js';
 import { recordingSourceOrder, type RecordingSourceName } from './recordings/recording.js';
@@ -82,7 +83,7 @@ const settings = {
     flag: 'recordings-path-map',
     help: 'where recordings are: ROOT=DIR;... e.g. C:\\Recordings\\=/data/recordings (default: the embedded simulator\'s)',
   },
-  dataDir: { env: 'GATEWAY_DATA_DIR', flag: 'data-dir', help: "the gateway's own state (the recordings' event index)", default: './data/gateway' },
+  dataDir: { env: 'GATEWAY_DATA_DIR', flag: 'data-dir', help: "the gateway's own state, the recordings' event index (default: gateway/ in SIM_DATA_DIR)" },
   recordingSources: {
     env: 'RECORDINGS_SOURCES',
     flag: 'recordings-sources',
@@ -201,7 +202,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       ffmpegPath: get('ffmpegPath'),
       maxTranscodes: integer('EXPORT_MAX_TRANSCODES', get('maxTranscodes')!, 1, 256),
     },
-    dataDir: get('dataDir')!,
+    // Beside the embedded simulator's by default: one folder holds everything `npm start` keeps.
+    dataDir: get('dataDir') ?? path.join(get('simDataDir')!, 'gateway'),
     recordings: {
       sources: recordingSources(get('recordingSources')!),
       databaseUrl: get('recordingsDbUrl'),

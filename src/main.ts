@@ -82,7 +82,11 @@ async function main(): Promise<void> {
           },
         }
       : {}),
-    observe: (source, outcome, seconds) => metrics.observeRecordingLookup(source, outcome, seconds),
+    observe: (source, outcome, seconds, failure) => {
+      metrics.observeRecordingLookup(source, outcome, seconds);
+      // Another source may still find the recording: the operator hears of this one's failure anyway.
+      if (failure) logger.warn({ source, err: failure }, 'a recording source failed');
+    },
   });
   if (index) {
     // The index learns of recordings only while subscribed: subscribe now, not with the first listener.

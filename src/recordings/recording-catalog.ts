@@ -26,8 +26,8 @@ import {
 
 export type LookupOutcome = 'found' | 'missed' | 'failed';
 
-/** Told of every question put to a source: for the metrics. */
-export type LookupObserver = (source: RecordingSourceName, outcome: LookupOutcome, seconds: number) => void;
+/** Told of every question put to a source, and of its failure: for the metrics and the log. */
+export type LookupObserver = (source: RecordingSourceName, outcome: LookupOutcome, seconds: number, failure?: unknown) => void;
 
 export class RecordingCatalog {
   constructor(
@@ -129,7 +129,7 @@ export class RecordingCatalog {
       this.observe(source.name, isFound(answer) ? 'found' : 'missed', (performance.now() - started) / 1000);
       return answer;
     } catch (error) {
-      this.observe(source.name, 'failed', (performance.now() - started) / 1000);
+      this.observe(source.name, 'failed', (performance.now() - started) / 1000, error);
       failures.push(error);
       return null;
     }

@@ -109,4 +109,38 @@ test('configuration errors and --help', () => {
   for (const name of ['--port', 'PORT', 'CORE_HOST', 'CORE_POOL_SIZE', 'CORE_TIMEOUT_MS', 'CORE_QUEUE_MAX', 'SIM_DATA_DIR', 'LOG_LEVEL', 'EVENTS_BUFFER', 'EVENTS_HEARTBEAT_MS', 'EVENTS_MAX_LISTENERS']) assert.ok(help.includes(name), name);
   assert.throws(() => execFileSync(process.execPath, [main], { env: { ...process.env, EVENTS_BUFFER: '0' }, stdio: 'pipe' }), /EVENTS_BUFFER must be an integer from 1/);
   assert.throws(() => execFileSync(process.execPath, [main], { env: { ...process.env, CORE_POOL_SIZE: 'many' }, stdio: 'pipe' }), /CORE_POOL_SIZE must be an integer/);
+  for (const name of ['RECORDINGS_SOURCES', 'RECORDINGS_DB_URL', 'RECORDINGS_TIME_ZONE', 'GATEWAY_DATA_DIR']) assert.ok(help.includes(name), name);
+  const refused = (env: NodeJS.ProcessEnv, message: RegExp): void => {
+    assert.throws(() => execFileSync(process.execPath, [main], { env: { ...process.env, ...env }, stdio: 'pipe' }), message);
+  };
+  refused({ RECORDINGS_SOURCES: 'database,ftp' }, /RECORDINGS_SOURCES: ftp is not a source \(database, recordinginfo, index, share\)/);
+  refused({ RECORDINGS_SOURCES: 'share,share' }, /RECORDINGS_SOURCES names a source twice/);
+  refused({ RECORDINGS_TIME_ZONE: 'Central Time' }, /RECORDINGS_TIME_ZONE: "Central Time" is not a time zone/);
+  refused({ RECORDINGS_DB_TABLE: 'Recording; DROP TABLE Recording' }, /RECORDINGS_DB_TABLE must be a table name or schema.table/);
+});
+
+test('the product database: its source is in the startup log and /readyz without its credentials, and a failing query logs none', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-data-'));
+  dirs.push(dataDir);
+  const password = 'n0t-In-any-L0g';
+  // A database without the Recording table: the source is configured, and each of its lookups fails.
+  const { child, urls, log } = await startGateway({ SIM_DATA_DIR: dataDir, RECORDINGS_DB_URL: `postgres://postgres:${password}@127.0.0.1:5432/test`, RECORDINGS_DB_TABLE: 'NoSuchTable' }, 1);
+  const deadline = Date.now() + 5000;
+  while (!log().includes('"msg":"recording source"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const sources = log().split('\n').filter((l) => l.includes('"msg":"recording source"')).map((l) => JSON.parse(l) as { source: string; active: boolean; detail: string });
+  assert.deepEqual(sources.map((s) => [s.source, s.active]), [['database', true], ['recordinginfo', true], ['index', true], ['share', true]]);
+  assert.match(sources[0]!.detail, /127\.0\.0\.1:5432\/test, table NoSuchTable/);
+  const ready = await (await fetch(`${urls[0]}/readyz`)).text();
+  assert.match(ready, /NoSuchTable/);
+  // The database fails, RECORDINGINFO of the embedded simulator finds it: the export is served.
+  const response = await fetch(`${urls[0]}/webAPI.aspx?type=export&requestid=4&uniquefield=user2&uniqueid=10121968&media_format=pcm`);
+  assert.equal(response.status, 200);
+  await response.arrayBuffer();
+  const exited = exitCode(child);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  assert.match(log(), /a recording source failed/);
+  assert.ok(!log().includes(password), 'the password is in no log line');
+  assert.ok(!ready.includes(password) && !ready.includes('postgres:'), 'nor in /readyz');
+  assert.ok(fs.existsSync(path.join(dataDir, 'gateway', 'recording-index.sqlite')), 'the event index is kept beside the simulator');
 });

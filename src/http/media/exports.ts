@@ -17,7 +17,7 @@ import { concatenatedPcm, encodeExport, nativeRate, pcmSource, type EncodedAudio
 import type { RecordingFiles } from '../../media/recording-files.js';
 import { resolveRecordings, type ExportedRecording } from '../../media/resolution.js';
 import type { RecordingCatalog } from '../../recordings/recording-catalog.js';
-import { RecordingLookupError, RecordingSourceFailure, type RecordingSelection } from '../../recordings/recording.js';
+import { RecordingLookupError, type RecordingSelection } from '../../recordings/recording.js';
 import type { TranscodeSlots } from '../../media/transcode-slots.js';
 import { multiExportZip } from '../../media/zip-export.js';
 import { describeCoreFailure } from '../core-failures.js';
@@ -162,7 +162,6 @@ export function exportHandler(options: ExportOptions) {
     } catch (error) {
       if (error instanceof BadExport) return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, error.message);
       if (error instanceof RecordingLookupError) {
-        if (error instanceof RecordingSourceFailure) request.log.warn({ err: error, type: spec.type, source: error.source }, 'a recording source failed');
         return refuse(reply, httpStatusForResultCode(error.resultCode), call, error.resultCode, error.message);
       }
       const failure = describeCoreFailure(error, options.coreTimeoutMs);
