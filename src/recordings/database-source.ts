@@ -70,15 +70,17 @@ export async function openDatabaseSource(options: DatabaseSourceOptions): Promis
 /** The answer the deadline gives when the database has not answered. */
 class DeadlineExceeded extends Error {}
 
-/** Error codes of a timeout: PostgreSQL's statement timeout, MariaDB's and MySQL's, sockets', tedious'. */
-const timeoutCodes = new Set(['57014', 'ER_STATEMENT_TIMEOUT', 'ER_QUERY_TIMEOUT', 'ETIMEDOUT', 'ETIMEOUT']);
+/** Codes of a timeout: PostgreSQL's statement timeout, MySQL's, sockets', tedious'. */
+const timeoutCodes = new Set(['57014', 'ER_QUERY_TIMEOUT', 'ETIMEDOUT', 'ETIMEOUT']);
+/** MariaDB's ER_STATEMENT_TIMEOUT (max_statement_time), a number mysql2 has no name for, and MySQL's. */
+const timeoutErrnos = new Set([1969, 3024]);
 
 function isTimeout(error: unknown): boolean {
   if (error instanceof DeadlineExceeded) return true;
   if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
+  const { code, errno } = error as { code?: unknown; errno?: unknown };
   // pg's own timeouts (connecting, query_timeout) and tarn's carry no code, only these words.
-  return (typeof code === 'string' && timeoutCodes.has(code)) || /timeout|timed out/i.test(error.message);
+  return (typeof code === 'string' && timeoutCodes.has(code)) || (typeof errno === 'number' && timeoutErrnos.has(errno)) || /timeout|timed out/i.test(error.message);
 }
 
 /** A Date's UTC fields: how tedious (useUTC) hands over a datetime's wall clock. */
@@ -112,6 +114,8 @@ export class DatabaseSource implements RecordingSource {
   private readonly timeoutMs: number;
   private readonly maxIdents: number;
   private readonly clock: RecorderClock;
+  /** The driver's answers still to come, whether or not their caller still waits. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     options: DatabaseSourceOptions,
@@ -167,6 +171,12 @@ export class DatabaseSource implements RecordingSource {
   }
 
   async close(): Promise<void> {
+    // mysql2's pool, ended while one of its connections is still being made, never calls back, and
+    // that connection's timeout is then thrown with no listener: let the queries sent end first, as
+    // the drivers' own timeouts make them.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.inFlight), new Promise((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
+    clearTimeout(timer);
     await this.database.kysely.destroy();
   }
 
@@ -176,7 +186,12 @@ export class DatabaseSource implements RecordingSource {
     this.queries++;
     const answer = this.database.kysely.executeQuery<Record<string, unknown>>(query);
     // When the deadline or the caller wins, the driver's later failure has nobody to tell.
-    answer.catch(() => undefined);
+    const ended = answer.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(ended);
+    void ended.then(() => this.inFlight.delete(ended));
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     try {
