@@ -160,12 +160,13 @@ export class RecordingMirror {
   static async open(db: Db, url: string, events: EventBus, options: Partial<RecordingMirrorOptions> = {}): Promise<RecordingMirror> {
     const settings = { ...defaultMirrorOptions, ...options };
     const target = productDatabaseTarget(url);
-    const database = await openProductDatabase(url, settings);
+    let database: ProductDatabase | undefined;
     let created: boolean;
     try {
+      database = await openProductDatabase(url, settings);
       created = await database.ensureTable();
     } catch (error) {
-      await database.close().catch(() => undefined);
+      await database?.close().catch(() => undefined);
       throw new Error(`the recordings database ${target.description} cannot be used: ${describeFailure(error, target)}`);
     }
     db.transaction(() => {
@@ -219,14 +220,17 @@ export class RecordingMirror {
     }));
   }
 
-  /** Close the pool, after a last flush of at most `holdMs`. */
+  /**
+   * Close the pool, after a last flush of at most `holdMs` (none while the database is known to
+   * be away: what is queued stays in the store for the next start).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flushWithin(this.options.holdMs);
+    if (!this.troubled) await this.flushWithin(this.options.holdMs);
     this.closed = true;
     clearTimeout(this.retryTimer);
     // A statement still running (a locked table) ends by its own timeout; do not wait for it.
-    await Promise.race([this.database.close().catch(() => undefined), sleep(this.options.holdMs, undefined, { ref: false })]);
+    await Promise.race([this.database.close().catch(() => undefined), sleep(1000, undefined, { ref: false })]);
   }
 
   private async flushWithin(ms: number): Promise<void> {
