@@ -3,6 +3,7 @@
  * and MariaDB on 127.0.0.1, a fresh database per run), and SQL Server through the T-SQL it compiles.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -388,6 +389,26 @@ describe('a database that is not there', () => {
     await assert.rejects(openDatabaseSource({ url, poolSize: 1, timeoutMs: 1000, clock: chicago, maxIdents: 5000 }), /maxIdents/);
     await assert.rejects(openDatabaseSource({ url, table: 'Recording; DROP TABLE Recording', poolSize: 1, timeoutMs: 1000, clock: chicago }), /Recording table must be a name/);
   });
+});
+
+test('importing the source loads neither Kysely nor a driver; opening one does', () => {
+  // A resolve hook (it runs on its own thread) prints each of those packages the program reaches.
+  const hook = `export async function resolve(s, c, next) { const r = await next(s, c); if (/node_modules\\/(kysely|pg|mysql2|tedious|tarn)\\//.test(r.url)) console.log('loaded', r.url); return r; }`;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+  const loaded = (program: string): string => {
+    const child = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', program], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    return child.stdout;
+  };
+  const sourceModule = new URL('../../src/recordings/database-source.js', import.meta.url).href;
+  assert.equal(loaded(`await import(${JSON.stringify(sourceModule)});`), '');
+  const opened = loaded(
+    `const { openDatabaseSource } = await import(${JSON.stringify(sourceModule)}); const { RecorderClock } = await import(${JSON.stringify(new URL('../../src/recordings/recorder-clock.js', import.meta.url).href)});` +
+      `const s = await openDatabaseSource({ url: 'postgres://127.0.0.1:1/x', poolSize: 1, timeoutMs: 100, clock: new RecorderClock('UTC') }); await s.close();`,
+  );
+  assert.match(opened, /kysely/);
+  assert.match(opened, /node_modules\/pg\//);
+  assert.doesNotMatch(opened, /mysql2|tedious|tarn/);
 });
 
 describe('the SQL of the lookups', () => {
