@@ -26,9 +26,8 @@ import {
   type SelectQueryBuilder,
 } from 'kysely';
 import { recordingColumns } from '../protocol/catalog.js';
-import { ResultCode } from '../protocol/result-codes.js';
+import { unknownColumn } from './database-source.js';
 import { formatLocalTime, type WallClock } from './recorder-clock.js';
-import { RecordingLookupError } from './recording.js';
 
 export type DatabaseEngine = 'mssql' | 'postgres' | 'mysql';
 
@@ -84,11 +83,6 @@ export function databaseEndpointOf(url: string): DatabaseEndpoint {
 const tablePattern = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 const allowedColumns: ReadonlySet<string> = new Set(recordingColumns);
-
-/** A UNIQUEFIELD that is not a Recording column never reaches SQL text, quoted or not. */
-export function unknownColumn(column: string): RecordingLookupError {
-  return new RecordingLookupError(ResultCode.API_INVALID_MESSAGE_FORMAT, `UNIQUEFIELD ${JSON.stringify(column)} is not a column of the Recording table`);
-}
 
 /** The queries of the database source, as SQL text and bound parameters. */
 export interface RecordingLookups {

@@ -60,6 +60,11 @@ function validated(options: DatabaseSourceOptions): Required<Omit<DatabaseSource
   return { url: options.url, table, poolSize, timeoutMs, maxIdents };
 }
 
+/** A UNIQUEFIELD that is not a Recording column never reaches SQL text, quoted or not. */
+export function unknownColumn(column: string): RecordingLookupError {
+  return new RecordingLookupError(ResultCode.API_INVALID_MESSAGE_FORMAT, `UNIQUEFIELD ${JSON.stringify(column)} is not a column of the Recording table`);
+}
+
 /** Opens a pool on the configured database (the first query connects) and the source that reads it. */
 export async function openDatabaseSource(options: DatabaseSourceOptions): Promise<DatabaseSource> {
   const { url, table, poolSize, timeoutMs } = validated(options);
@@ -135,7 +140,7 @@ export class DatabaseSource implements RecordingSource {
   }
 
   async findByColumn(column: string, value: string, context: LookupContext): Promise<FoundRecording | undefined> {
-    if (!this.lookupColumns.has(column)) throw new RecordingLookupError(ResultCode.API_INVALID_MESSAGE_FORMAT, `UNIQUEFIELD ${JSON.stringify(column)} is not a column of the Recording table`);
+    if (!this.lookupColumns.has(column)) throw unknownColumn(column);
     const { lookups } = this.database;
     let query: CompiledQuery;
     if (column === 'recording_time') {
@@ -158,7 +163,9 @@ export class DatabaseSource implements RecordingSource {
     for (const ident of idents) {
       if (!recordIdPattern.test(ident)) continue;
       const canonical = ident.replace(/^0+(?=[0-9])/, '');
-      asked.set(canonical, [...(asked.get(canonical) ?? []), ident]);
+      const spellings = asked.get(canonical);
+      if (spellings) spellings.push(ident);
+      else asked.set(canonical, [ident]);
     }
     const found = new Map<string, FoundRecording>();
     if (asked.size === 0) return found;
