@@ -37,6 +37,9 @@ const triggers = ['recordings_mirror_insert', 'recordings_mirror_update', 'recor
 const queueChange = (ident: string): string =>
   `INSERT INTO recording_changes (ident) VALUES (${ident}) ON CONFLICT (ident) DO UPDATE SET seq = seq + 1;`;
 
+/** Every recording the store holds, as a change to write (`WHERE true`: SQLite's upsert after a SELECT). */
+const queueEveryRecording = 'INSERT INTO recording_changes (ident) SELECT ident FROM recordings WHERE true ON CONFLICT (ident) DO UPDATE SET seq = seq + 1';
+
 /** Counts every captured write, so that a command can tell whether it changed recordings. */
 const countChange = 'UPDATE recording_change_count SET n = n + 1;';
 
@@ -173,7 +176,7 @@ export class RecordingMirror {
       db.exec(captureDdl);
       // A new table, or a database the store has not mirrored to before: everything is a change.
       if (created || getMeta(db, targetKey) !== target.description) {
-        db.exec('INSERT INTO recording_changes (ident) SELECT ident FROM recordings WHERE true ON CONFLICT (ident) DO UPDATE SET seq = seq + 1');
+        db.exec(queueEveryRecording);
         setMeta(db, targetKey, target.description);
       }
     })();
@@ -256,7 +259,7 @@ export class RecordingMirror {
       if (this.checkTable) {
         // Created again (it was dropped): everything the store holds belongs in it.
         if (await this.database.ensureTable()) {
-          this.db.exec('INSERT INTO recording_changes (ident) SELECT ident FROM recordings WHERE true ON CONFLICT (ident) DO UPDATE SET seq = seq + 1');
+          this.db.exec(queueEveryRecording);
         }
         this.checkTable = false;
       }
