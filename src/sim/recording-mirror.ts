@@ -232,7 +232,10 @@ export class RecordingMirror {
     if (!this.troubled) await this.flushWithin(this.options.holdMs);
     this.closed = true;
     clearTimeout(this.retryTimer);
-    // A statement still running (a locked table) ends by its own timeout; do not wait for it.
+    // A connection still being made ends by its timeout: a pool ended under it may never call back
+    // (mysql2), and its failure then has nobody to tell. A statement still running (a locked table)
+    // ends by its own timeout too; close does not wait that long.
+    if (this.current) await Promise.race([this.current, sleep(this.options.connectTimeoutMs, undefined, { ref: false })]);
     await Promise.race([this.database.close().catch(() => undefined), sleep(1000, undefined, { ref: false })]);
   }
 

@@ -1,12 +1,15 @@
 /**
  * The mirror of the store's recordings into an external Recording table, on its own, against real
  * PostgreSQL and MariaDB (a fresh database each): the bound on how long an answer waits, a change
- * made while a flush is writing, deletes, values no column could hold, and the start refused for a
- * table without the manual's columns, an unreachable server or another URL scheme.
+ * made while a flush is writing, deletes, values no column could hold, closing while a server
+ * never answers a handshake, and the start refused for a table without the manual's columns, an
+ * unreachable server or another URL scheme.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +18,7 @@ import { EventBus, type PublishedEvent } from '../../src/sim/event-bus.js';
 import { RecordingMirror } from '../../src/sim/recording-mirror.js';
 import { openDatabase, type Db } from '../../src/sim/store.js';
 import { startTestSimulator } from './harness.js';
-import { createDatabase, type Engine, type ExternalDatabase } from './product-databases.js';
+import { createDatabase, Relay, type Engine, type ExternalDatabase } from './product-databases.js';
 
 for (const engine of ['postgres', 'mariadb'] as const satisfies readonly Engine[]) {
   describe(`the recording mirror on ${engine}`, () => {
@@ -129,6 +132,52 @@ for (const engine of ['postgres', 'mariadb'] as const satisfies readonly Engine[
       assert.equal((await database.recording(after))?.user4, 'next');
       assert.equal(mirror.pendingChanges, 0);
     });
+  });
+
+  test(`${engine}: closing while a connection is made to a server that never answers ends in time, and nothing is thrown later`, async () => {
+    const database = await createDatabase(engine);
+    const relay = new Relay(database.port);
+    await relay.up();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uptivity-mirror-silent-'));
+    const db = openDatabase(path.join(dir, 'core.sqlite'));
+    const unheard: unknown[] = [];
+    const listener = (error: unknown): void => void unheard.push(error);
+    process.on('uncaughtException', listener);
+    let silent: net.Server | undefined;
+    const sockets: net.Socket[] = [];
+    try {
+      const logged: string[] = [];
+      const mirror = await RecordingMirror.open(db, database.url(relay.port), new EventBus(), {
+        holdMs: 300,
+        retryMs: 200,
+        connectTimeoutMs: 800,
+        statementTimeoutMs: 800,
+        log: (line) => logged.push(line),
+      });
+      // The server's port now accepts connections and never says a word.
+      await relay.down();
+      silent = net.createServer((socket) => {
+        sockets.push(socket);
+        socket.on('error', () => undefined);
+      });
+      silent.listen(relay.port, '127.0.0.1');
+      await once(silent, 'listening');
+      await mirror.settle(() => db.prepare('INSERT INTO recordings (ident, recording_time) VALUES (1, 1312921123)').run());
+      await sleep(400); // a retry is now waiting for the handshake
+      const started = performance.now();
+      await mirror.close();
+      assert.ok(performance.now() - started < 800 + 1500, `closed after ${Math.round(performance.now() - started)} ms`);
+      await sleep(1200);
+      assert.deepEqual(unheard, []);
+      assert.equal(logged.length, 1, logged.join(' | '));
+    } finally {
+      process.off('uncaughtException', listener);
+      for (const socket of sockets) socket.destroy();
+      silent?.close();
+      db.close();
+      await database.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test(`${engine}: a Recording table without the manual's columns refuses the start, naming them`, async () => {
