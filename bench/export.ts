@@ -2,7 +2,10 @@
  * `npm run bench:export`: exports through the gateway against the tools one would otherwise use on
  * the same files, in one run:
  *   1. MULTIEXPORT of the 200 seeded recordings as wav, versus `zip -0 -q -r -` of the same files;
- *   2. one 10-minute recording as mp3, versus the ffmpeg CLI on the same file.
+ *   2. one 10-minute recording as mp3, versus the ffmpeg CLI on the same file;
+ *   3. finding 1000 recordings (a MULTIEXPORT's IDENT list) through each recording source, beside
+ *      the MULTIEXPORT of those 1000 recordings: RECORDINGINFO, the product database (PostgreSQL,
+ *      filled by the simulator), the event index and the share, each in a gateway of its own.
  * Each is downloaded with curl (or piped) to nowhere; times are wall-clock, with the time to first
  * byte, and the gateway's peak RSS during (1). Machines are shared and noisy: the ratios matter.
  * The simulator runs as a process of its own, as a core does in production, so the RSS measured is
@@ -20,6 +23,8 @@ import { childText, elementsAt, parseXml } from '../src/protocol/xml.js';
 import { RecordingFiles } from '../src/media/recording-files.js';
 import { productRecordingRoot } from '../src/sim/product-format.js';
 import { freePorts, median } from './measure.js';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -94,38 +99,103 @@ function rssOf(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
-  const [port, corePort, eventPort] = (await freePorts(3)) as [number, number, number];
-  const simulator = spawn(
-    process.execPath,
-    [path.join(here, '../src/sim/main.js'), '--port', String(corePort), '--event-port', String(eventPort), '--data', dataDir, '--seed'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const gateway = spawn(process.execPath, [path.join(here, '../src/main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      CORE_HOST: '127.0.0.1',
-      CORE_PORT: String(corePort),
-      CORE_EVENT_PORT: String(eventPort),
-      RECORDINGS_PATH_MAP: `${productRecordingRoot}=${path.join(dataDir, 'recordings')}`,
-      LOG_LEVEL: 'warn',
-    },
+/** A gateway process, with `env` added to this one's environment. */
+function startGateway(port: number, env: NodeJS.ProcessEnv): ReturnType<typeof spawn> {
+  return spawn(process.execPath, [path.join(here, '../src/main.js')], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+}
+
+async function ready(port: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
+    } catch {
+      // still seeding
+    }
+    if (i > 1200) throw new Error(`the gateway on ${port} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * A database of its own on the local PostgreSQL for the simulator to keep the Recording table in,
+ * or undefined (and the database source is not measured) when there is no PostgreSQL.
+ */
+async function benchDatabase(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
+  const admin = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `uptivity_bench_${randomBytes(4).toString('hex')}`;
+  const run = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 3000 });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  try {
+    await run(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    process.stdout.write(`no PostgreSQL at ${admin.replace(/\/\/[^@]*@/, '//')} (${(error as Error).message}): the database source is not measured\n`);
+    return undefined;
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** Seconds the gateway on `port` has spent asking its recording sources, by its own histogram. */
+async function lookupSecondsSoFar(port: number): Promise<number> {
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return [...metrics.matchAll(/^uptivity_recording_lookup_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/**
+ * A HEAD of the REST media route, which finds every recording, checks its file and answers the
+ * headers without exporting: its seconds, and those of the lookup in the source within it.
+ */
+async function resolve(port: number, url: string): Promise<{ head: number; lookup: number }> {
+  settle();
+  const before = await lookupSecondsSoFar(port);
+  const started = performance.now();
+  const response = await fetch(url, { method: 'HEAD' });
+  if (!response.ok) throw new Error(`HEAD ${url.slice(0, 80)}... answered ${response.status}`);
+  const head = (performance.now() - started) / 1000;
+  return { head, lookup: (await lookupSecondsSoFar(port)) - before };
+}
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
+  const [port, corePort, eventPort, controlPort, databasePort, indexPort, sharePort] = (await freePorts(7)) as [number, number, number, number, number, number, number];
+  const database = await benchDatabase();
+  const simulator = spawn(
+    process.execPath,
+    [
+      path.join(here, '../src/sim/main.js'),
+      ...['--port', String(corePort), '--event-port', String(eventPort), '--control-port', String(controlPort), '--data', dataDir, '--seed'],
+      ...(database ? ['--recordings-db', database.url] : []),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const core = {
+    CORE_HOST: '127.0.0.1',
+    CORE_PORT: String(corePort),
+    CORE_EVENT_PORT: String(eventPort),
+    RECORDINGS_PATH_MAP: `${productRecordingRoot}=${path.join(dataDir, 'recordings')}`,
+  };
+  // The gateway measured throughout finds recordings through RECORDINGINFO; one gateway per other
+  // source, each with only that source, is measured in part 3.
+  const gateway = startGateway(port, { ...core, RECORDINGS_SOURCES: 'recordinginfo', GATEWAY_DATA_DIR: path.join(dataDir, 'gateway') });
+  const sourceGateways = [
+    ...(database ? [{ name: 'database (PostgreSQL)', port: databasePort, env: { RECORDINGS_SOURCES: 'database', RECORDINGS_DB_URL: database.url } }] : []),
+    { name: 'index (SQLite)', port: indexPort, env: { RECORDINGS_SOURCES: 'index' } },
+    { name: 'share (CALLLIST + file naming)', port: sharePort, env: { RECORDINGS_SOURCES: 'share' } },
+  ].map((g) => ({ ...g, child: startGateway(g.port, { ...core, ...g.env, GATEWAY_DATA_DIR: path.join(dataDir, `gateway-${g.port}`) }) }));
   const base = `http://127.0.0.1:${port}/webAPI.aspx`;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
-      } catch {
-        // still seeding
-      }
-      if (i > 1200) throw new Error('the gateway did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await Promise.all([port, ...sourceGateways.map((g) => g.port)].map(ready));
     const idents = Array.from({ length: 200 }, (_, i) => String(10121901 + i));
     const info = parseXml(await (await fetch(`${base}?type=recordinginfo&requestid=1&ident=${idents.join(',')}`)).text());
     // zip is given the same files, as paths relative to the recordings directory.
@@ -191,10 +261,54 @@ async function main(): Promise<void> {
     process.stdout.write(`MULTIEXPORT / zip:        ${ratio(multi, zip)}  (goal <= 1.25)\n`);
     process.stdout.write(`gateway peak RSS:         ${(peakRss / 1e6).toFixed(0)} MB during MULTIEXPORT  (goal < 150; idle before: ${(idleRss / 1e6).toFixed(0)} MB, during mp3: ${(mp3PeakRss / 1e6).toFixed(0)} MB)\n`);
     process.stdout.write(`EXPORT mp3 / ffmpeg CLI:  ${ratio(mp3, cli)}  (goal <= 1.1)\n`);
+
+    // 3. 1000 calls recorded while the index listened (5 s each, on the 15 fixed-seat devices),
+    // then found through each source: a HEAD of the REST media route resolves every recording and
+    // answers the headers without exporting. The MULTIEXPORT of the same 1000 is the yardstick.
+    const control = `http://127.0.0.1:${controlPort}`;
+    for (let i = 0; i < 1000; i++) {
+      const device = 7001 + (i % 15);
+      await (await fetch(`${base}?type=callstart&requestid=${i + 10}&deviceid=${device}`)).text();
+      await (await fetch(`${control}/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 5000 }) })).text();
+      await (await fetch(`${base}?type=callstop&requestid=${i + 10}&deviceid=${device}`)).text();
+    }
+    const listed = parseXml(await (await fetch(`${base}?type=calllist&requestid=4&callcount=1000`)).text());
+    const recorded = elementsAt(listed, findCommand('CALLLIST')!.result.lists[0]!).map((r) => childText(r, 'RECORDID')!);
+    const indexGateway = sourceGateways.find((g) => g.name.startsWith('index'))!;
+    for (let i = 0; ; i++) {
+      const metrics = await (await fetch(`http://127.0.0.1:${indexGateway.port}/metrics`)).text();
+      if (Number(/^uptivity_recording_index_recordings (\d+)/m.exec(metrics)?.[1] ?? 0) >= 1000) break;
+      if (i > 600) throw new Error('the event index did not receive the 1000 recordings');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const media = (p: number): string => `http://127.0.0.1:${p}/api/v1/recordings/media?recordIds=${recorded.join(',')}&format=wav&as=zip`;
+    const resolvers = [{ name: 'recordinginfo (the core)', port }, ...sourceGateways];
+    // The first lookup of each pays for what it learns once (the index asks CALLLIST for DURATION).
+    const first: { head: number; lookup: number }[] = [];
+    for (const resolver of resolvers) first.push(await resolve(resolver.port, media(resolver.port)));
+    const exportOf1000: Timing[] = [];
+    const resolution = resolvers.map(() => [] as { head: number; lookup: number }[]);
+    for (let r = 0; r < rounds; r++) {
+      exportOf1000.push(await download(`${base}?type=multiexport&requestid=5&ident=${recorded.join(',')}&media_format=wav`));
+      for (const [i, resolver] of resolvers.entries()) resolution[i]!.push(await resolve(resolver.port, media(resolver.port)));
+    }
+    const exportSeconds = median(exportOf1000.map((t) => t.seconds));
+    process.stdout.write(`\nfinding the 1000 recordings of a MULTIEXPORT (1000 calls of 5 s), medians of ${rounds} rounds; MULTIEXPORT wav of them: ${exportSeconds.toFixed(3)} s, ${(median(exportOf1000.map((t) => t.bytes)) / 1e6).toFixed(1)} MB\n`);
+    process.stdout.write(`lookup: the source's answer (the gateway's own histogram); HEAD: lookup, the 1000 files checked, the headers\n\n`);
+    process.stdout.write(`${'source'.padEnd(34)} ${'1st lookup'.padStart(10)} ${'lookup'.padStart(8)} ${'HEAD'.padStart(8)}  lookup / MULTIEXPORT (each round's own)\n`);
+    for (const [i, resolver] of resolvers.entries()) {
+      const runs = resolution[i]!;
+      const share = median(runs.map((t, r) => t.lookup / exportOf1000[r]!.seconds));
+      const seconds = (n: number): string => n.toFixed(3).padStart(8);
+      process.stdout.write(
+        `${resolver.name.padEnd(34)} ${first[i]!.lookup.toFixed(3).padStart(10)} ${seconds(median(runs.map((t) => t.lookup)))} ${seconds(median(runs.map((t) => t.head)))}  ${(share * 100).toFixed(1)} %\n`,
+      );
+    }
   } finally {
-    gateway.kill('SIGTERM');
-    simulator.kill('SIGTERM');
-    await Promise.all([once(gateway, 'exit'), once(simulator, 'exit')]);
+    const children = [gateway, ...sourceGateways.map((g) => g.child), simulator];
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
+    await database?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,12 +1,12 @@
 /**
  * The recording catalog a gateway runs with, from its configuration: each named source that is
  * configured, in the order named. The database source loads its driver only when a database is
- * configured; the event index opens its SQLite file only when it is named.
+ * configured, the event index SQLite only when it is named: a gateway carries what it uses.
  */
 import path from 'node:path';
 import type { RecordingFiles } from '../media/recording-files.js';
 import { CallList, type AskCore } from './call-list.js';
-import { EventIndex } from './event-index.js';
+import type { EventIndex } from './event-index.js';
 import type { RecorderClock } from './recorder-clock.js';
 import { RecordingCatalog, type LookupObserver } from './recording-catalog.js';
 import { RecordingInfoSource } from './recording-info-source.js';
@@ -53,10 +53,12 @@ export async function openRecordingCatalog(setup: CatalogSetup): Promise<Configu
         case 'recordinginfo':
           sources.push(new RecordingInfoSource(setup.ask));
           break;
-        case 'index':
+        case 'index': {
+          const { EventIndex } = await import('./event-index.js');
           index = new EventIndex({ file: path.join(setup.dataDir, indexFileName), callList, keepDays: setup.indexKeepDays });
           sources.push(index);
           break;
+        }
         case 'share':
           if (setup.files.mapped) sources.push(new ShareSource({ files: setup.files, callList, clock: setup.clock, scanLimit: setup.scanLimit, pageSize: scanPageSize }));
           break;
