@@ -14,6 +14,8 @@ export interface CoreProcess {
   child: ChildProcess;
   apiPort: number;
   eventPort: number;
+  /** With --control-port. */
+  controlPort: number | undefined;
   dataDir: string;
   seeded: boolean;
   firstLine: string;
@@ -38,7 +40,7 @@ export async function startCore(args: string[], env: Record<string, string> = {}
   const lines = readline.createInterface({ input: child.stdout! });
   lines.on('line', (line) => stdout.push(line));
   const firstLine = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no startup line within 15 s; stderr: ${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`no startup line within 60 s; stderr: ${stderr}`)), 60_000);
     lines.once('line', (line) => {
       clearTimeout(timer);
       resolve(line);
@@ -48,14 +50,15 @@ export async function startCore(args: string[], env: Record<string, string> = {}
       reject(new Error(`exited with ${code} before its startup line; stderr: ${stderr}`));
     });
   });
-  const m = /^uptivity-core-sim: API port 127\.0\.0\.1:(\d+), event port 127\.0\.0\.1:(\d+), data (.+?)( \(seeded\))?$/.exec(firstLine);
+  const m = /^uptivity-core-sim: API port 127\.0\.0\.1:(\d+), event port 127\.0\.0\.1:(\d+)(?:, control port (\d+))?, data (.+?)( \(seeded\))?$/.exec(firstLine);
   assert.ok(m, `startup line: ${firstLine}`);
   return {
     child,
     apiPort: Number(m[1]),
     eventPort: Number(m[2]),
-    dataDir: m[3]!,
-    seeded: m[4] !== undefined,
+    controlPort: m[3] === undefined ? undefined : Number(m[3]),
+    dataDir: m[4]!,
+    seeded: m[5] !== undefined,
     firstLine,
     stdout: () => [...stdout],
     stderr: () => stderr,
