@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { recordingTable } from './protocol/product-database.js';
 import { RecorderClock } from './recordings/recorder-clock.js';
 import { recordingSourceOrder, type RecordingSourceName } from './recordings/recording.js';
 
@@ -95,7 +96,7 @@ const settings = {
     flag: 'recordings-db-url',
     help: "the product database, read-only: mssql://, postgres:// or mysql://user:password@host/db (never logged)",
   },
-  recordingsDbTable: { env: 'RECORDINGS_DB_TABLE', flag: 'recordings-db-table', help: 'its Recording table (schema.table allowed)', default: 'Recording' },
+  recordingsDbTable: { env: 'RECORDINGS_DB_TABLE', flag: 'recordings-db-table', help: 'its Recording table (schema.table allowed)', default: recordingTable },
   recordingsDbPoolSize: { env: 'RECORDINGS_DB_POOL_SIZE', flag: 'recordings-db-pool-size', help: 'connections to the product database', default: '4' },
   recordingsDbTimeoutMs: { env: 'RECORDINGS_DB_TIMEOUT_MS', flag: 'recordings-db-timeout-ms', help: 'time to connect to it and to answer a query', default: '5000' },
   recordingsTimeZone: {

@@ -26,57 +26,29 @@ import {
   type SelectQueryBuilder,
 } from 'kysely';
 import { recordingColumns } from '../protocol/catalog.js';
+import { readProductDatabaseUrl, type ProductDatabaseEngine, type ProductDatabaseUrl } from '../protocol/product-database.js';
 import { unknownColumn } from './database-source.js';
 import { formatLocalTime, type WallClock } from './recorder-clock.js';
 
-export type DatabaseEngine = 'mssql' | 'postgres' | 'mysql';
+export type DatabaseEngine = ProductDatabaseEngine;
 
-/** URL schemes, and the name the status shows for each. */
-const schemes: Readonly<Record<string, { engine: DatabaseEngine; label: string; defaultPort: number }>> = {
-  'mssql:': { engine: 'mssql', label: 'sqlserver', defaultPort: 1433 },
-  'sqlserver:': { engine: 'mssql', label: 'sqlserver', defaultPort: 1433 },
-  'postgres:': { engine: 'postgres', label: 'postgresql', defaultPort: 5432 },
-  'postgresql:': { engine: 'postgres', label: 'postgresql', defaultPort: 5432 },
-  'mysql:': { engine: 'mysql', label: 'mysql', defaultPort: 3306 },
-  'mariadb:': { engine: 'mysql', label: 'mariadb', defaultPort: 3306 },
-};
-
-const supportedSchemes = Object.keys(schemes).map((s) => s.slice(0, -1) + '://').join(', ');
+/** The engines the gateway reads the product database on. */
+const engines: readonly DatabaseEngine[] = ['mssql', 'postgres', 'mysql'];
 
 /** The query parameters a SQL Server URL may carry (tedious reads no URL, so we do). */
 const mssqlUrlOptions = new Set(['encrypt', 'trustServerCertificate', 'instanceName']);
 
-export interface DatabaseEndpoint {
-  engine: DatabaseEngine;
-  /** `postgresql 127.0.0.1:5432/test`: where, without user or password. */
-  description: string;
-  /** The URL and its password, which no message may contain. */
-  secrets: readonly string[];
-}
+export type DatabaseEndpoint = Omit<ProductDatabaseUrl, 'parsed'>;
 
 /** The engine and the place a database URL names, or a RangeError that repeats none of it. */
 export function databaseEndpointOf(url: string): DatabaseEndpoint {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new RangeError(`the recordings database URL is not a URL (expected ${supportedSchemes})`);
-  }
-  const scheme = schemes[parsed.protocol];
-  if (!scheme) throw new RangeError(`the recordings database URL must start with one of ${supportedSchemes}`);
-  if (!parsed.hostname) throw new RangeError('the recordings database URL names no host');
-  if (scheme.engine === 'mssql') {
+  const { parsed, ...endpoint } = readProductDatabaseUrl(url, engines);
+  if (endpoint.engine === 'mssql') {
     for (const key of parsed.searchParams.keys()) {
       if (!mssqlUrlOptions.has(key)) throw new RangeError(`a SQL Server URL takes the options ${[...mssqlUrlOptions].join(', ')}, not ${JSON.stringify(key)}`);
     }
   }
-  const database = decodeURIComponent(parsed.pathname.slice(1));
-  const password = parsed.password;
-  return {
-    engine: scheme.engine,
-    description: `${scheme.label} ${parsed.hostname}:${parsed.port || scheme.defaultPort}/${database}`,
-    secrets: [url, password, decodeURIComponent(password)].filter((s) => s !== ''),
-  };
+  return endpoint;
 }
 
 /** A table name, schema-qualified or not; Kysely quotes each part. */

@@ -10,20 +10,12 @@
 import type { Pool as PgPool, PoolClient as PgClient } from 'pg';
 import type { Pool as MysqlPool, PoolConnection as MysqlConnection } from 'mysql2/promise';
 import { recordingColumns } from '../protocol/catalog.js';
+import { readProductDatabaseUrl, recordingTable } from '../protocol/product-database.js';
 
-export type ProductDatabaseEngine = 'postgres' | 'mysql';
+/** The engines the simulator keeps the table in (SQL Server cannot run where it is tested). */
+const engines = ['postgres', 'mysql'] as const;
+export type ProductDatabaseEngine = (typeof engines)[number];
 
-const schemes: Readonly<Record<string, { engine: ProductDatabaseEngine; label: string; defaultPort: number }>> = {
-  'postgres:': { engine: 'postgres', label: 'postgresql', defaultPort: 5432 },
-  'postgresql:': { engine: 'postgres', label: 'postgresql', defaultPort: 5432 },
-  'mysql:': { engine: 'mysql', label: 'mysql', defaultPort: 3306 },
-  'mariadb:': { engine: 'mysql', label: 'mariadb', defaultPort: 3306 },
-};
-
-export const supportedSchemes = 'postgres://, postgresql://, mysql:// or mariadb://';
-
-/** The table's name, exactly as the manual spells it. */
-export const recordingTable = 'Recording';
 
 export interface ProductDatabaseTarget {
   engine: ProductDatabaseEngine;
@@ -35,27 +27,8 @@ export interface ProductDatabaseTarget {
 
 /** The engine and place a URL names; a RangeError naming the supported schemes, never the URL. */
 export function productDatabaseTarget(url: string): ProductDatabaseTarget {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new RangeError(`the recordings database must be a URL starting with ${supportedSchemes}`);
-  }
-  const scheme = schemes[parsed.protocol];
-  if (!scheme) throw new RangeError(`the recordings database URL must start with ${supportedSchemes}`);
-  if (!parsed.hostname) throw new RangeError('the recordings database URL names no host');
-  const password = parsed.password;
-  let decoded = password;
-  try {
-    decoded = decodeURIComponent(password);
-  } catch {
-    // kept as written
-  }
-  return {
-    engine: scheme.engine,
-    description: `${scheme.label} ${parsed.hostname}:${parsed.port || scheme.defaultPort}/${decodeURIComponent(parsed.pathname.slice(1))}`,
-    secrets: [url, password, decoded].filter((s) => s !== ''),
-  };
+  const { engine, description, secrets } = readProductDatabaseUrl(url, engines);
+  return { engine: engine as ProductDatabaseEngine, description, secrets };
 }
 
 /** Columns holding whole numbers; `ident` is the key. */

@@ -15,6 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordingColumns } from '../protocol/catalog.js';
+import { recordingTable } from '../protocol/product-database.js';
 import type { EventBus } from './event-bus.js';
 import { databaseLocalTime } from './product-format.js';
 import {
@@ -22,7 +23,6 @@ import {
   describeFailure,
   openProductDatabase,
   productDatabaseTarget,
-  recordingTable,
   textWidth,
   type ProductDatabase,
   type RecordingTableRow,
