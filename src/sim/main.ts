@@ -97,6 +97,15 @@ async function main(): Promise<void> {
     ...(values['control-host'] ? { controlHost: values['control-host'] } : {}),
     ...(values['recordings-db'] !== undefined ? { recordingsDbUrl: values['recordings-db'] } : {}),
   });
+  let closing = false;
+  const stop = (): void => {
+    if (closing) return;
+    closing = true;
+    void sim.close().then(() => process.exit(0));
+  };
+  // Before the startup line: whoever reads it may stop the simulator at once.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   const lines = [
     `uptivity-core-sim: API port ${sim.host}:${sim.port}, event port ${sim.host}:${sim.eventPort}`,
     sim.controlPort !== undefined ? `, control port ${sim.controlPort}` : '',
@@ -105,14 +114,6 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join(''));
   const mirror = sim.context.recordingMirror;
   if (mirror) process.stdout.write(`uptivity-core-sim: the Recording table is kept in ${mirror.description} too\n`);
-  let closing = false;
-  const stop = (): void => {
-    if (closing) return;
-    closing = true;
-    void sim.close().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
 
 main().catch((error: unknown) => {

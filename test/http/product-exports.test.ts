@@ -16,11 +16,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { childText, elementsAt, parseXml } from '../../src/protocol/xml.js';
 import type { DatabaseSource } from '../../src/recordings/database-source.js';
 import type { RecordingSourceName } from '../../src/recordings/recording.js';
+import { createMariadbDatabase, createPostgresDatabase, type ExternalDatabase } from '../sim/product-databases.js';
 import { startCoreProcess, type CoreProcess } from './core-process.js';
 import { attachTestGateway, type GatewayUnderTest } from './gateway-harness.js';
 import { probe } from './media-probe.js';
@@ -29,37 +28,18 @@ const run = promisify(execFile);
 /** The recorder's zone: 5:30 from UTC, so a gateway that ignored it would look in the wrong file. */
 const recorderZone = 'Asia/Kolkata';
 const suffix = randomBytes(4).toString('hex');
-const pgDatabase = `uptivity_gw_${suffix}`;
-const mariaDatabase = `uptivity_gw_${suffix}`;
-const pgUrl = `postgres://postgres@127.0.0.1:5432/${pgDatabase}`;
-const mariaUrl = `mysql://root@127.0.0.1:3306/${mariaDatabase}`;
 const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'product-exports-'));
 
+let postgres: ExternalDatabase;
+let mariadb: ExternalDatabase;
+let pgUrl: string;
+let mariaUrl: string;
 let pgCore: CoreProcess;
 let mariaCore: CoreProcess;
 
-async function adminPg<T>(sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function adminMaria(sql: string): Promise<void> {
-  const connection = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-  try {
-    await connection.query(sql);
-  } finally {
-    await connection.end();
-  }
-}
-
 before(async () => {
-  await adminPg(`CREATE DATABASE ${pgDatabase}`);
-  await adminMaria(`CREATE DATABASE ${mariaDatabase}`);
+  [postgres, mariadb] = await Promise.all([createPostgresDatabase(), createMariadbDatabase()]);
+  [pgUrl, mariaUrl] = [postgres.url(), mariadb.url()];
   [pgCore, mariaCore] = await Promise.all([
     startCoreProcess(['--no-extensions', '--seed', '--recordings-db', pgUrl], { TZ: recorderZone }),
     startCoreProcess(['--no-extensions', '--seed', '--recordings-db', mariaUrl], { TZ: recorderZone }),
@@ -67,8 +47,7 @@ before(async () => {
 });
 after(async () => {
   await Promise.all([pgCore?.stop(), mariaCore?.stop()]);
-  await adminPg(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
-  await adminMaria(`DROP DATABASE IF EXISTS ${mariaDatabase}`);
+  await Promise.all([postgres?.drop(), mariadb?.drop()]);
   fs.rmSync(downloads, { recursive: true, force: true });
 });
 
@@ -276,6 +255,7 @@ describe('every source, in the documented order', () => {
       [['database', true], ['recordinginfo', false], ['index', true], ['share', true]],
     );
     assert.doesNotMatch(JSON.stringify(ready), /root@|password/);
+    if (mariadb.password) assert.ok(!JSON.stringify(ready).includes(mariadb.password));
     assert.match(ready.recordings[1]!.detail, /API_UNKNOWN_MESSAGE_TYPE/);
   });
 
