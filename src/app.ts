@@ -20,6 +20,7 @@ import { restPrefix } from './http/rest/operations.js';
 import { exportHandler } from './http/media/exports.js';
 import type { RecordingFiles } from './media/recording-files.js';
 import type { RecordingCatalog } from './recordings/recording-catalog.js';
+import { answeringRecordingInfo } from './http/recording-info.js';
 import type { TranscodeSlots } from './media/transcode-slots.js';
 
 export interface AppDependencies {
@@ -115,7 +116,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       done();
     });
   }
-  app.register(webApiPlugin, { pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands, eventStreams });
-  app.register(restPlugin, { prefix: restPrefix, pool: deps.pool, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
+  // RECORDINGINFO is the gateway's to answer, from where it finds recordings for exports.
+  const core = catalog ? answeringRecordingInfo(deps.pool, catalog) : deps.pool;
+  app.register(webApiPlugin, { pool: core, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands, eventStreams });
+  app.register(restPlugin, { prefix: restPrefix, pool: core, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
   return app;
 }

@@ -9,8 +9,11 @@ import type { CoreAnswer, CorePool } from '../core/pool.js';
 import { describeCoreFailure, type CoreFailure } from './core-failures.js';
 import type { GatewayMetrics } from './ops/metrics.js';
 
+/** What a surface sends its core requests through: the pool, or the pool behind what the gateway answers itself. */
+export type CoreSender = Pick<CorePool, 'send'>;
+
 export interface CoreCallDependencies {
-  pool: CorePool;
+  pool: CoreSender;
   metrics: GatewayMetrics;
   coreTimeoutMs: number;
 }

@@ -5,9 +5,9 @@
  * recording or file is an XML RESULT naming it, never a cut download.
  */
 import { ResultCode } from '../protocol/result-codes.js';
-import { element, type XmlElement } from '../protocol/xml.js';
+import type { XmlElement } from '../protocol/xml.js';
 import type { RecordingCatalog } from '../recordings/recording-catalog.js';
-import { RecordingLookupError, type FoundRecording, type LookupContext, type RecordingSelection } from '../recordings/recording.js';
+import { RecordingLookupError, recordingElement, type FoundRecording, type LookupContext, type RecordingSelection } from '../recordings/recording.js';
 import { PathMapError, type RecordingFiles } from './recording-files.js';
 
 export interface ExportedRecording {
@@ -19,18 +19,6 @@ export interface ExportedRecording {
   durationSeconds: number | undefined;
   /** The recording's metadata, as a RECORDING element of the names RECORDINGINFO and CALLLIST use. */
   metadata: XmlElement;
-}
-
-/** What the recording's source knows of it, as `<RECORDING>`: RECORDID, FILENAME, DURATION, RECORDINGTIME, then the rest. */
-function metadataOf(recording: FoundRecording): XmlElement {
-  const seconds = (n: number | undefined): string => (n === undefined ? '' : String(n));
-  return element('RECORDING', [
-    element('RECORDID', recording.recordId),
-    element('FILENAME', recording.filename),
-    element('DURATION', seconds(recording.durationSeconds)),
-    element('RECORDINGTIME', seconds(recording.recordingTime)),
-    ...recording.fields.map(([name, value]) => element(name, value)),
-  ]);
 }
 
 export async function resolveRecordings(
@@ -67,6 +55,6 @@ export async function resolveRecordings(
     productFile: recording.filename,
     file: paths[i]!,
     durationSeconds: recording.durationSeconds,
-    metadata: metadataOf(recording),
+    metadata: recordingElement(recording),
   }));
 }

@@ -777,7 +777,7 @@ export const commands: readonly CommandSpec[] = [
     category: 'export',
     summary: 'Where a recording is and what it holds (extension of this project, not the product).',
     description:
-      'Finds recordings by UNIQUEFIELD and UNIQUEID (any Recording column; a non-unique field gives the newest match) or by IDENT (comma list, answered in that order) and returns RECORDID, FILENAME, DURATION, RECORDINGTIME and the metadata of each.',
+      'Finds recordings by UNIQUEFIELD and UNIQUEID (any Recording column; a non-unique field gives the newest match) or by IDENT (comma list, answered in that order) and returns RECORDID, FILENAME, DURATION, RECORDINGTIME and the metadata of each. The gateway answers it from the sources it finds recordings in for exports (the product database, the event index, the share, or the core where the core answers it, as the simulator does), so it works in front of a real API Server; the UNIQUEFIELDs available are those of the configured sources.',
     params: [p.uniqueField, p.uniqueId, p.identList],
     atLeastOneOf: [['UNIQUEID', 'IDENT']],
     result: { lists: ['RECORDINGS/RECORDING'] },

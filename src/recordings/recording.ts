@@ -9,8 +9,9 @@
  * This room may use `protocol/` and `core/` (it asks the core CALLLIST and RECORDINGINFO) and knows
  * no HTTP.
  */
-import { recordingColumns } from '../protocol/catalog.js';
+import { maxRecordingIdents, recordingColumns } from '../protocol/catalog.js';
 import { ResultCode } from '../protocol/result-codes.js';
+import { element, type XmlElement } from '../protocol/xml.js';
 
 /** What an export names: one recording by UNIQUEFIELD + UNIQUEID, or an IDENT list in order. */
 export type RecordingSelection = { uniqueField: string; uniqueId: string } | { idents: readonly string[] };
@@ -121,6 +122,19 @@ export const integerColumns: ReadonlySet<string> = new Set(['ident', 'audio_size
 /** The most digits a RECORDID has (a 64-bit identity column). */
 export const recordIdPattern = /^[0-9]{1,18}$/;
 
+/** IDENT, comma-separated recording IDs in the order asked (repeats kept); RecordingLookupError (16) when it is not one. */
+export function parseIdentList(text: string): string[] {
+  const idents = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const refuse = (message: string): never => {
+    throw new RecordingLookupError(ResultCode.API_INVALID_MESSAGE_FORMAT, message);
+  };
+  if (idents.length === 0) refuse('IDENT names no recording.');
+  if (idents.length > maxRecordingIdents) refuse(`IDENT may name at most ${maxRecordingIdents} recordings.`);
+  const bad = idents.find((s) => !recordIdPattern.test(s));
+  if (bad !== undefined) refuse(`IDENT ${JSON.stringify(bad.slice(0, 40))} is not a recording ID.`);
+  return idents;
+}
+
 /**
  * The names RECORDINGINFO and CALLLIST give the Recording columns; the others are the column's name
  * upper-cased.
@@ -141,4 +155,19 @@ const fieldNameByColumn: Readonly<Record<string, string>> = {
 
 export function fieldNameOfColumn(column: string): string {
   return fieldNameByColumn[column] ?? column.toUpperCase();
+}
+
+/**
+ * A recording as RECORDINGINFO writes it: `<RECORDING>` with RECORDID, FILENAME, DURATION and
+ * RECORDINGTIME (UNIX seconds, as CALLLIST gives it), then what its source holds.
+ */
+export function recordingElement(recording: FoundRecording): XmlElement {
+  const seconds = (n: number | undefined): string => (n === undefined ? '' : String(n));
+  return element('RECORDING', [
+    element('RECORDID', recording.recordId),
+    element('FILENAME', recording.filename),
+    element('DURATION', seconds(recording.durationSeconds)),
+    element('RECORDINGTIME', seconds(recording.recordingTime)),
+    ...recording.fields.map(([name, value]) => element(name, value)),
+  ]);
 }

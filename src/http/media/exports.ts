@@ -17,7 +17,7 @@ import { concatenatedPcm, encodeExport, nativeRate, pcmSource, type EncodedAudio
 import type { RecordingFiles } from '../../media/recording-files.js';
 import { resolveRecordings, type ExportedRecording } from '../../media/resolution.js';
 import type { RecordingCatalog } from '../../recordings/recording-catalog.js';
-import { RecordingLookupError, type RecordingSelection } from '../../recordings/recording.js';
+import { RecordingLookupError, parseIdentList, type RecordingSelection } from '../../recordings/recording.js';
 import type { TranscodeSlots } from '../../media/transcode-slots.js';
 import { multiExportZip } from '../../media/zip-export.js';
 import { describeCoreFailure } from '../core-failures.js';
@@ -47,8 +47,6 @@ interface ExportBody {
   open(range?: { start: number; end: number }): Readable;
 }
 
-class BadExport extends Error {}
-
 /** How a surface refuses a call in its own format: an XML RESULT on the WebAPI, problem+json on REST. */
 export type Refusal = (
   reply: FastifyReply,
@@ -66,12 +64,7 @@ function canonicalParams(spec: CommandSpec, params: ReadonlyMap<string, string>)
 
 function selectionOf(spec: CommandSpec, params: ReadonlyMap<string, string>): RecordingSelection {
   if (spec.type === 'EXPORT') return { uniqueField: params.get('UNIQUEFIELD')!, uniqueId: params.get('UNIQUEID')! };
-  const idents = params.get('IDENT')!.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (idents.length === 0) throw new BadExport('IDENT names no recording.');
-  if (idents.length > maxRecordingIdents) throw new BadExport(`IDENT may name at most ${maxRecordingIdents} recordings.`);
-  const bad = idents.find((s) => !/^[0-9]{1,18}$/.test(s));
-  if (bad !== undefined) throw new BadExport(`IDENT ${JSON.stringify(bad.slice(0, 40))} is not a recording ID.`);
-  return { idents };
+  return { idents: parseIdentList(params.get('IDENT')!) };
 }
 
 /** Recording metadata for a CAV: the core's RECORDING element, as the core gave it. */
@@ -160,7 +153,6 @@ export function exportHandler(options: ExportOptions) {
     try {
       recordings = await resolveRecordings(catalog, selectionOf(spec, params), { requestId }, files);
     } catch (error) {
-      if (error instanceof BadExport) return refuse(reply, 400, call, ResultCode.API_INVALID_MESSAGE_FORMAT, error.message);
       if (error instanceof RecordingLookupError) {
         return refuse(reply, httpStatusForResultCode(error.resultCode), call, error.resultCode, error.message);
       }

@@ -10,8 +10,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { findCommand, isValidRequestId, type CommandSpec } from '../../protocol/catalog.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { buildRequest } from '../../protocol/xml.js';
-import type { CorePool } from '../../core/pool.js';
-import { askCore } from '../core-call.js';
+import { askCore, type CoreSender } from '../core-call.js';
 import { acceptsEventStream, webApiEventSelection } from '../events/selection.js';
 import type { EventStreams } from '../events/stream.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
@@ -29,7 +28,7 @@ export type GatewayCommandHandler = (
 ) => Promise<FastifyReply>;
 
 export interface WebApiOptions {
-  pool: CorePool;
+  pool: CoreSender;
   metrics: GatewayMetrics;
   coreTimeoutMs: number;
   /** Without it, those functions answer API_COMMAND_NOT_SUPPORTED. */
