@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import rangeParser from 'range-parser';
-import { checkParams, exportMediaFormats, findParam, maxRecordingIdents, type CommandSpec } from '../../protocol/catalog.js';
+import { checkParams, exportMediaFormats, findParam, type CommandSpec } from '../../protocol/catalog.js';
 import { ResultCode, httpStatusForResultCode } from '../../protocol/result-codes.js';
 import { element, serialize } from '../../protocol/xml.js';
 import { cavFileExtension, cavMime, cavStream } from '../../media/cav.js';
