@@ -46,8 +46,9 @@ async function main(): Promise<void> {
     connectTimeoutMs: config.core.connectTimeoutMs,
   });
   pool.start();
-  // Subscribed with the first listener of /api/v1/events (or of the WebAPI's type=events), not here:
-  // a gateway nobody asks for events costs the core no subscriber.
+  // Subscribed at startup when the event index is a recording source (below); otherwise with the
+  // first listener of /api/v1/events (or of the WebAPI's type=events): a gateway nobody asks for
+  // events costs the core no subscriber.
   const events = new CoreEventSubscription({
     host: coreHost,
     port: coreEventPort,
