@@ -203,6 +203,9 @@ async function mssqlDialect(url: string, bounds: DatabaseBounds): Promise<Dialec
   const flag = (name: string): boolean | undefined => (parsed.searchParams.has(name) ? parsed.searchParams.get(name) === 'true' : undefined);
   const instanceName = parsed.searchParams.get('instanceName') ?? undefined;
   return new MssqlDialect({
+    // Kysely would send SELECT 1 before every lookup to check the connection: a lookup is one round
+    // trip, as on the other engines, and a connection the server dropped fails its lookup instead.
+    validateConnections: false,
     tarn: {
       ...tarn,
       options: { min: 0, max: bounds.poolSize, acquireTimeoutMillis: bounds.timeoutMs, createTimeoutMillis: bounds.timeoutMs, propagateCreateError: true },
