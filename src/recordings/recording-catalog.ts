@@ -84,14 +84,18 @@ export class RecordingCatalog {
       );
     }
     let settled = false;
+    let unlocated: FoundRecording | undefined;
     for (const source of able) {
       const found = await this.ask(source, failures, () => source.findByColumn(column, value, context), (r) => r !== undefined);
-      if (found) return [found];
+      if (found && (found.filename !== '' || source.authoritative)) return [found];
+      // Known but without a file (the share found two): a later source may know where it is.
+      unlocated ??= found ?? undefined;
       if (found === undefined && source.authoritative) {
         settled = true;
         break;
       }
     }
+    if (unlocated) return [unlocated];
     if (!settled && failures.length > 0) throw failures[0];
     throw new RecordingLookupError(ResultCode.API_FILE_NOT_FOUND, `No recording has ${column} = ${JSON.stringify(value.slice(0, 255))}.`);
   }
@@ -100,6 +104,8 @@ export class RecordingCatalog {
     const failures: unknown[] = [];
     const usable = (await this.usableSources(context, failures)).filter((s) => s.lookupColumns.has('ident'));
     const found = new Map<string, FoundRecording>();
+    // Known but without a file: kept in case no later source knows where it is.
+    const unlocated = new Map<string, FoundRecording>();
     const missing = () => [...new Set(idents)].filter((i) => !found.has(i));
     let settled = false;
     for (const source of usable) {
@@ -107,12 +113,16 @@ export class RecordingCatalog {
       if (wanted.length === 0) break;
       const answer = await this.ask(source, failures, () => source.findByIdents(wanted, context), (r) => r.size > 0);
       if (answer === null) continue;
-      for (const [ident, recording] of answer) found.set(ident, recording);
+      for (const [ident, recording] of answer) {
+        if (recording.filename !== '' || source.authoritative) found.set(ident, recording);
+        else if (!unlocated.has(ident)) unlocated.set(ident, recording);
+      }
       if (source.authoritative) {
         settled = true;
         break;
       }
     }
+    for (const [ident, recording] of unlocated) if (!found.has(ident)) found.set(ident, recording);
     const absent = missing();
     if (absent.length > 0) {
       if (!settled && failures.length > 0) throw failures[0];
