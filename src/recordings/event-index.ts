@@ -116,8 +116,16 @@ export class EventIndex implements RecordingSource {
     this.pruneTimer = setInterval(() => this.prune(), hourMs).unref();
   }
 
+  private counted = { n: 0, at: -Infinity };
+
+  /**
+   * Recordings held, counted at most every 10 s: SQLite counts by reading an index through, and
+   * /readyz and /metrics ask at every probe and scrape.
+   */
   get size(): number {
-    return (this.statements.count.get() as { n: number }).n;
+    const now = performance.now();
+    if (now - this.counted.at >= 10_000) this.counted = { n: (this.statements.count.get() as { n: number }).n, at: now };
+    return this.counted.n;
   }
 
   status(): RecordingSourceStatus {
