@@ -78,6 +78,13 @@ export function serialize(root: XmlElement): string {
 export type ParamEntries = Iterable<readonly [string, string]>;
 
 /**
+ * The elements that say which command a request is and which answer is its own. A core reads TYPE
+ * or REQUESTTYPE (the manual's examples use both), so a second one would let a parameter choose
+ * the command: none of them is ever a parameter.
+ */
+export const requestEnvelopeNames: ReadonlySet<string> = new Set(['TYPE', 'REQUESTTYPE', 'REQUESTID']);
+
+/**
  * `<REQUEST><TYPE>..</TYPE><REQUESTID>..</REQUESTID>...</REQUEST>` followed by CRLF, laid out as
  * `serialize` lays it out. Written directly rather than through an element tree: every WebAPI call
  * builds one. Parameter names are checked and values escaped all the same.
@@ -86,6 +93,7 @@ export function buildRequest(type: string, requestId: string | number, params: P
   let xml = `<REQUEST>${EOL}\t<TYPE>${escapeText(type)}</TYPE>${EOL}\t<REQUESTID>${escapeText(String(requestId))}</REQUESTID>${EOL}`;
   for (const [name, value] of params) {
     if (!isXmlName(name)) throw new XmlSyntaxError(`not a valid element name: ${JSON.stringify(name)}`);
+    if (requestEnvelopeNames.has(name.toUpperCase())) throw new XmlSyntaxError(`${name} is the request's own, not a parameter`);
     xml += `\t<${name}>${escapeText(value)}</${name}>${EOL}`;
   }
   return `${xml}</REQUEST>${EOL}`;

@@ -119,6 +119,17 @@ describe('the examples of the manual and of the field', () => {
 });
 
 describe('parameter semantics', () => {
+  test('one call is one command: REQUESTTYPE is refused in any casing, and nothing is sent', async () => {
+    for (const query of ['type=test&requestid=3&requesttype=importuser&action=list', 'type=test&requestid=3&RequestType=IMPORTUSER', 'requestid=3&REQUESTTYPE=importuser']) {
+      const received = await receivedDuring(async () => {
+        const answer = await call(`/webAPI.aspx?${query}`);
+        assert.equal(answer.status, 400, query);
+        assert.equal(answer.code, 16, query);
+      });
+      assert.deepEqual(received, [], query);
+    }
+  });
+
   test('names are case-insensitive; the path too', async () => {
     const answer = await call('/WEBAPI.ASPX?TYPE=Test&RequestId=5');
     assert.equal(answer.status, 200);

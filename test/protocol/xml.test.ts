@@ -4,6 +4,7 @@ import * as fc from 'fast-check';
 import {
   buildEvent,
   buildRequest,
+  requestEnvelopeNames,
   buildResult,
   child,
   childText,
@@ -94,7 +95,7 @@ const anyValue = fc.oneof(
 );
 
 /** Element names the builder accepts (what the catalog uses: upper case, digits, underscore). */
-const goodName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,14}$/).filter((n) => isXmlName(n));
+const goodName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,14}$/).filter((n) => isXmlName(n) && !requestEnvelopeNames.has(n));
 
 const params = (value: fc.Arbitrary<string>): fc.Arbitrary<[string, string][]> =>
   fc.array(fc.tuple(goodName, value), { maxLength: 8 });
@@ -128,6 +129,10 @@ describe('xml: build, frame and parse round-trip', () => {
     );
     for (const name of ['A B', 'X><Y', '1A', 'xmlName', '']) {
       assert.throws(() => buildRequest('T', 1, [[name, 'v']]), XmlSyntaxError, name);
+    }
+    // A parameter never names the command nor its id: a core reading the last TYPE would run it.
+    for (const name of ['TYPE', 'type', 'RequestType', 'REQUESTID']) {
+      assert.throws(() => buildRequest('TEST', 1, [[name, 'IMPORTUSER']]), /is the request's own, not a parameter/, name);
     }
   });
 

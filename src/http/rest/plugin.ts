@@ -10,7 +10,7 @@ import { checkParams, commands, findCommand, findParam, isValidRequestId, type C
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
 import { ResultCode, httpStatusForResultCode, isSuccessCode } from '../../protocol/result-codes.js';
-import { buildRequest, isXmlName } from '../../protocol/xml.js';
+import { buildRequest, isXmlName, requestEnvelopeNames } from '../../protocol/xml.js';
 import type { CoreAnswer } from '../../core/pool.js';
 import { askCore, type CoreCallDependencies } from '../core-call.js';
 import type { Refusal } from '../media/exports.js';
@@ -227,6 +227,8 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         const param = spec && (spec.params.find((p) => jsonName(p.name) === field) ?? findParam(spec, field));
         const name = param?.name ?? field.toUpperCase();
         if (!isXmlName(name)) return refuseAsProblem(reply, 400, { type, requestId: undefined }, ResultCode.API_INVALID_MESSAGE_FORMAT, `${field} is not a valid parameter name.`);
+        // One request is one command, the one the path names: a TYPE in the body would be a second.
+        if (requestEnvelopeNames.has(name)) return refuseAsProblem(reply, 400, { type, requestId: undefined }, ResultCode.API_INVALID_MESSAGE_FORMAT, `${field} is not a parameter: the command is the one the path names.`);
         params.set(name, wireValue(param, value));
       }
       return carryOut(request, reply, spec, spec?.type ?? type, requestId ?? nextRequestId(), params);

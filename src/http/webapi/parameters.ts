@@ -60,6 +60,8 @@ export function mergeWebApiParams(pairs: Iterable<readonly [string, string]>): M
   const requestId = first('REQUESTID');
   if (conflict) return { ok: false, message: duplicatesMessage, type, requestId };
   if (invalid) return { ok: false, message: invalid, type, requestId };
+  // `type` and `requestid` are the call's own; REQUESTTYPE would be a second TYPE for the core.
+  if (byName.has('REQUESTTYPE')) return { ok: false, message: 'REQUESTTYPE is not a parameter: a call is one command, named by type.', type, requestId };
   const params = new Map<string, string>();
   for (const [upper, entry] of byName) {
     if (upper === 'TYPE' || upper === 'REQUESTID') continue;

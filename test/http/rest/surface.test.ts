@@ -285,6 +285,11 @@ describe('validation before the core', () => {
       ['GET', '/api/v1/recordings/1/media?format=flac', undefined],
       ['POST', '/api/v1/commands/callstart', { '<DEVICEID>': '1' }],
       ['POST', '/api/v1/commands/callstart', { deviceId: { nested: true } }],
+      // One request is one command: a TYPE or REQUESTTYPE in the body would be a second one.
+      ['POST', '/api/v1/commands/test', { type: 'importuser', action: 'list' }],
+      ['POST', '/api/v1/commands/test', { REQUESTTYPE: 'importuser' }],
+      ['POST', '/api/v1/commands/test', { requestType: 'importuser' }],
+      ['POST', '/api/v1/commands/devicestatus', { deviceId: '1111', Type: 'IMPORTUSER' }],
     ];
     for (const [method, url, body] of cases) {
       const received = await receivedDuring(async () => {
