@@ -69,9 +69,36 @@ export type CommandCategory =
   | 'export'
   | 'events';
 
+/**
+ * What a caller may be allowed to do, one scope per command. `*` grants every scope; `metrics`
+ * guards /metrics when it is not open. Every surface asks the catalog, so no surface is a way
+ * around another.
+ */
+export const commandScopes = ['status', 'calls', 'recordings:read', 'recordings:export', 'events', 'admin'] as const;
+export type CommandScope = (typeof commandScopes)[number];
+export const allScopes = [...commandScopes, 'metrics', '*'] as const;
+export type Scope = (typeof allScopes)[number];
+
+/** The scope a TYPE the catalog does not know needs: whatever the core does with it is unknown. */
+export const unknownTypeScope: CommandScope = 'admin';
+
+/** Each category's scope; a command may name another (CALLLIST reads recordings). */
+const scopeOfCategory: Readonly<Record<CommandCategory, CommandScope>> = {
+  diagnostic: 'status',
+  status: 'status',
+  'call-handling': 'calls',
+  'recording-control': 'calls',
+  import: 'admin',
+  administration: 'admin',
+  export: 'recordings:export',
+  events: 'events',
+};
+
 export interface CommandSpec {
   /** The TYPE on the wire. */
   type: string;
+  /** What a caller needs to send it, on every surface. */
+  scope: CommandScope;
   /** Other spellings accepted for the type (COMBINEEXPORT). */
   aliases?: readonly string[];
   category: CommandCategory;
@@ -325,12 +352,15 @@ const restRoutes: Readonly<Record<string, readonly RestRoute[]>> = {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-type Draft = Omit<CommandSpec, 'required' | 'atLeastOneOf' | 'atMostOneOf' | 'result' | 'mutates' | 'servedBy' | 'dispatchedToCores' | 'minRequestId' | 'rest'> &
+type Draft = Omit<CommandSpec, 'required' | 'atLeastOneOf' | 'atMostOneOf' | 'result' | 'mutates' | 'servedBy' | 'dispatchedToCores' | 'minRequestId' | 'rest' | 'scope'> &
   Partial<CommandSpec>;
 
 function command(draft: Draft): CommandSpec {
   return {
     rest: restRoutes[draft.type] ?? [],
+    // Deprecated commands are answered API_COMMAND_NOT_SUPPORTED, yet reach the core: what an old
+    // core would do with them is unknown, as with an unknown type.
+    scope: draft.deprecated ? unknownTypeScope : scopeOfCategory[draft.category],
     required: [],
     atLeastOneOf: [],
     atMostOneOf: [],
@@ -491,6 +521,7 @@ export const commands: readonly CommandSpec[] = [
   command({
     type: 'CALLLIST',
     category: 'status',
+    scope: 'recordings:read',
     summary: 'Recordings matching criteria, newest first.',
     description:
       'Filters combine with AND. CALLCOUNT limits the answer to the newest N; CALLDATESTART and CALLDATEEND bound the recording time in UNIX time.',
@@ -775,6 +806,7 @@ export const commands: readonly CommandSpec[] = [
   command({
     type: 'RECORDINGINFO',
     category: 'export',
+    scope: 'recordings:read',
     summary: 'Where a recording is and what it holds (extension of this project, not the product).',
     description:
       'Finds recordings by UNIQUEFIELD and UNIQUEID (any Recording column; a non-unique field gives the newest match) or by IDENT (comma list, answered in that order) and returns RECORDID, FILENAME, DURATION, RECORDINGTIME and the metadata of each. The gateway answers it from the sources it finds recordings in for exports (the product database, the event index, the share, or the core where the core answers it, as the simulator does), so it works in front of a real API Server; the UNIQUEFIELDs available are those of the configured sources.',

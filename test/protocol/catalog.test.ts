@@ -10,6 +10,8 @@ import {
   isValidRequestId,
   type CommandSpec,
   type ParamSpec,
+  commandScopes,
+  unknownTypeScope,
 } from '../../src/protocol/catalog.js';
 import { isXmlName } from '../../src/protocol/xml.js';
 
@@ -385,5 +387,29 @@ describe('catalog: checkParams', () => {
         assert.equal(problem === undefined, value.length <= p.maxLength!, `${p.name} (${p.maxLength}) with ${value.length} characters`);
       }),
     );
+  });
+});
+
+describe('scopes', () => {
+  test('each command needs one scope, as the access rules list them', () => {
+    const byScope = new Map<string, string[]>();
+    for (const c of commands) byScope.set(c.scope, [...(byScope.get(c.scope) ?? []), c.type]);
+    assert.deepEqual(Object.fromEntries([...byScope].map(([scope, types]) => [scope, types.sort()])), {
+      status: ['AGENTWINDOW', 'CHANNELS', 'DEVICELIST', 'DEVICERECORDINGSTATUS', 'DEVICESTATUS', 'FETCHTERMINOLOGY', 'STATIONS', 'SYSTEMSTATUS', 'TEST'],
+      calls: [
+        'AGENTBLACKOUTSTART', 'AGENTBLACKOUTSTOP', 'BLACKOUTSTART', 'BLACKOUTSTOP', 'CALLSTART', 'CALLSTOP', 'CALLUPDATE',
+        'CHATSTART', 'CHATSTOP', 'CHATUPDATE', 'RECORDSTART', 'RECORDSTOP',
+      ],
+      'recordings:read': ['CALLLIST', 'RECORDINGINFO'],
+      'recordings:export': ['COMBINEDEMAIL', 'COMBINEDEXPORT', 'EMAIL', 'EXPORT', 'MULTIEXPORT'],
+      events: ['EVENTS'],
+      admin: [
+        'ADDGROUP', 'EXTENSIONPLAYBACKSTART', 'EXTENSIONPLAYBACKSTOP', 'IMPORTAGENT', 'IMPORTAGENTPHONE', 'IMPORTSTATION', 'IMPORTUSER',
+        'IMPORTWORKSTATION', 'MODECHANGE', 'MODIFYGROUPPERMISSION', 'MODIFYROLE', 'MODIFYROLEGROUPPERMISSION', 'MODIFYROLEPERMISSION',
+        'MODIFYUSERGROUPPERMISSION', 'MODIFYUSERROLE', 'RECORDINGDEVICE', 'RECORDINGDEVICEALIAS',
+      ],
+    });
+    for (const c of commands) assert.ok((commandScopes as readonly string[]).includes(c.scope), c.type);
+    assert.equal(unknownTypeScope, 'admin');
   });
 });
