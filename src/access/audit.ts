@@ -224,7 +224,7 @@ export const auditRecordSchema = {
     reason: { ...boundedString, description: 'For a refusal: the scope missing.' },
   },
   if: { properties: { action: { const: 'refused' } } },
-  then: { required: ['reason'] },
+  then: { properties: { reason: true }, required: ['reason'] },
 } as const;
 
 /** Ends a stream after what it holds is written; resolves once it is closed, whether or not it failed. */
@@ -246,15 +246,19 @@ function opened(stream: WriteStream): Promise<void> {
 }
 
 export class AuditTrail {
-  readonly stats = { written: 0, failed: 0, dropped: 0 };
+  private readonly counts = { written: 0, failed: 0, dropped: 0 };
+  /** Lines written; lines lost (`failed`, which includes those `dropped` for the bound). */
+  get stats(): { readonly written: number; readonly failed: number; readonly dropped: number } {
+    return { ...this.counts };
+  }
   private readonly file: string | undefined;
   private readonly log: AuditLog | undefined;
   private readonly now: () => Date;
   private readonly maxPendingBytes: number;
   private readonly reopenAfterFailureMs: number;
   private stream: WriteStream | undefined;
-  /** The stream a reopen is ending: its bytes still count against the bound. */
-  private retiring: WriteStream | undefined;
+  /** The streams reopens are ending: their bytes still count against the bound. */
+  private readonly retiring = new Set<WriteStream>();
   private reopening: Promise<void> = Promise.resolve();
   private isClosed = false;
   /** When the current stream failed (performance.now()). */
@@ -285,7 +289,7 @@ export class AuditTrail {
   record(input: AuditInput): void {
     try {
       if (this.isClosed) {
-        this.stats.failed++;
+        this.counts.failed++;
         return;
       }
       const record = this.build(input);
@@ -294,13 +298,13 @@ export class AuditTrail {
         // of the same name, which some log stores refuse whole. The logger's time is the line's.
         const { time: _time, ...fields } = record;
         this.log!.info({ audit: true, ...fields }, 'audit');
-        this.stats.written++;
+        this.counts.written++;
         this.failureReported = false;
         return;
       }
       this.append(this.file, `${JSON.stringify(record)}\n`);
     } catch (err) {
-      this.stats.failed++;
+      this.counts.failed++;
       this.reportFailure(err);
     }
   }
@@ -313,22 +317,23 @@ export class AuditTrail {
    */
   reopen(): Promise<void> {
     const file = this.file;
-    if (file === undefined) return Promise.resolve();
-    this.reopening = this.reopening.then(async () => {
-      if (this.isClosed) return;
-      const old = this.stream;
-      const next = this.open(file);
-      this.stream = next;
-      this.failedAt = undefined;
-      if (old && !old.closed) {
-        next.cork();
-        this.retiring = old;
-        await closed(old);
-        this.retiring = undefined;
-        next.uncork();
-      }
+    if (file === undefined || this.isClosed) return this.reopening;
+    // The switch is made now, so that every line recorded after the call goes to the new file; the
+    // new stream holds its lines until the old one (and any before it) has written all of its own.
+    const old = this.stream!;
+    const next = this.open(file);
+    this.stream = next;
+    this.failedAt = undefined;
+    next.cork();
+    this.retiring.add(old);
+    const previous = this.reopening;
+    this.reopening = (async () => {
+      await previous;
+      await closed(old);
+      this.retiring.delete(old);
+      next.uncork();
       await opened(next);
-    }).catch((err: unknown) => this.reportFailure(err));
+    })().catch((err: unknown) => this.reportFailure(err));
     return this.reopening;
   }
 
@@ -372,23 +377,24 @@ export class AuditTrail {
 
   private append(file: string, line: string): void {
     let stream = this.stream!;
-    if (stream.destroyed && this.failedAt !== undefined && performance.now() - this.failedAt >= this.reopenAfterFailureMs && !this.retiring) {
+    if (stream.destroyed && this.failedAt !== undefined && performance.now() - this.failedAt >= this.reopenAfterFailureMs && this.retiring.size === 0) {
       stream = this.stream = this.open(file);
       this.failedAt = undefined;
     }
-    const pending = stream.writableLength + (this.retiring?.writableLength ?? 0);
-    if (pending + line.length > this.maxPendingBytes) {
-      this.stats.failed++;
-      this.stats.dropped++;
+    let pending = stream.writableLength;
+    for (const old of this.retiring) pending += old.writableLength;
+    if (pending + Buffer.byteLength(line) > this.maxPendingBytes) {
+      this.counts.failed++;
+      this.counts.dropped++;
       if (this.droppedSinceReport === undefined) {
         this.droppedSinceReport = 0;
-        this.warn({ file, pendingBytes: pending }, 'audit trail: the audit file is not keeping up; audit lines are being dropped');
+        this.report('warn', { file, pendingBytes: pending }, 'audit trail: the audit file is not keeping up; audit lines are being dropped');
       }
       this.droppedSinceReport++;
       return;
     }
     if (this.droppedSinceReport !== undefined) {
-      this.warn({ file, dropped: this.droppedSinceReport }, `audit trail: ${this.droppedSinceReport} audit lines were dropped while the audit file was not keeping up`);
+      this.report('warn', { file, dropped: this.droppedSinceReport }, `audit trail: ${this.droppedSinceReport} audit lines were dropped while the audit file was not keeping up`);
       this.droppedSinceReport = undefined;
     }
     // Each line is counted when the file has it, or when it is lost: both through its callback. The
@@ -396,14 +402,14 @@ export class AuditTrail {
     // first, with a "stream destroyed" error that does not say what went wrong.
     stream.write(line, (err) => {
       if (err) {
-        this.stats.failed++;
+        this.counts.failed++;
         this.lostSinceWritten++;
         return;
       }
-      this.stats.written++;
+      this.counts.written++;
       if (this.failureReported) {
         this.failureReported = false;
-        this.log?.info({ file, lost: this.lostSinceWritten }, `audit trail: writing again; ${this.lostSinceWritten} audit lines were lost`);
+        this.report('info', { file, lost: this.lostSinceWritten }, `audit trail: writing again; ${this.lostSinceWritten} audit lines were lost`);
       }
       this.lostSinceWritten = 0;
     });
@@ -413,16 +419,17 @@ export class AuditTrail {
   private reportFailure(err: unknown): void {
     if (this.failureReported) return;
     this.failureReported = true;
-    const log = this.log;
-    if (!log) return;
-    const fields = { err, file: this.file };
-    const msg = 'audit trail: an audit line could not be written; lines are counted as lost until writing works again';
-    if (log.error) log.error(fields, msg);
-    else log.info(fields, msg);
+    this.report('error', { err, file: this.file }, 'audit trail: an audit line could not be written; lines are counted as lost until writing works again');
   }
 
-  private warn(fields: object, msg: string): void {
-    if (this.log?.warn) this.log.warn(fields, msg);
-    else this.log?.info(fields, msg);
+  /** A report about the trail itself; a log that fails as well is not the caller's problem. */
+  private report(level: 'info' | 'warn' | 'error', fields: object, msg: string): void {
+    const log = this.log;
+    if (!log) return;
+    try {
+      (log[level] ?? log.info).call(log, fields, msg);
+    } catch {
+      // Nowhere left to say it; stats still count every line.
+    }
   }
 }
