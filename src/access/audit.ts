@@ -358,9 +358,9 @@ export class AuditTrail {
       type: field(input.type),
       action: input.action,
       identifiers: auditIdentifiers(new Map(Object.entries(input.identifiers ?? {}))),
+      ...(input.format !== undefined && { format: field(input.format) }),
       outcome,
     };
-    if (input.format !== undefined) record.format = field(input.format);
     if (input.bytes !== undefined) record.bytes = input.bytes;
     if (input.reason !== undefined) record.reason = field(input.reason);
     return record;
