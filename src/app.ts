@@ -3,7 +3,14 @@
  * and by the tests, which give it a pool onto a simulator of their own.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { Gatekeeper } from './access/gatekeeper.js';
+import type { AccessRefused } from './access/principal.js';
+import { accessPlugin } from './http/access/plugin.js';
+import { sendProblem } from './http/rest/problem.js';
+import { sendResult } from './http/webapi/result-reply.js';
+import { webApiHeaderOf } from './http/webapi/plugin.js';
+import { ResultCode } from './protocol/result-codes.js';
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool } from './core/pool.js';
 import type { CoreEventSubscription } from './core/events.js';
@@ -34,6 +41,11 @@ export interface AppDependencies {
   https?: { cert: Buffer; key: Buffer };
   /** Exports need to know where recordings are; without this they answer API_COMMAND_NOT_SUPPORTED. */
   exports?: { catalog: RecordingCatalog; files: RecordingFiles; ffmpeg: () => Promise<string>; slots: TranscodeSlots };
+  /**
+   * Who callers are and what they may do. Without it the gateway is in protected mode: loopback
+   * callers only, with every scope.
+   */
+  access?: { gatekeeper: Gatekeeper; webApiQueryKeys: boolean; metricsAuth: boolean };
   /**
    * The one subscription to the core's event port, shared by the listeners of one gateway. Without
    * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
@@ -74,6 +86,12 @@ export function createLogger(level: string, destination?: DestinationStream): Fa
   return destination ? pino(options, destination) : pino(options);
 }
 
+/** Without an access configuration: protected mode, loopback callers only. */
+const protectedGatekeeper = new Gatekeeper({ open: false, keys: undefined, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set() });
+
+const refuseAsProblem = (_request: FastifyRequest, reply: FastifyReply, refused: AccessRefused): void =>
+  void sendProblem(reply, refused.status, { resultCode: ResultCode.API_COMMAND_NOT_ALLOWED, detail: refused.message });
+
 export function buildApp(deps: AppDependencies): FastifyInstance {
   const newRequestId = requestIdSource();
   const metrics = deps.metrics ?? new GatewayMetrics(() => deps.pool.stats);
@@ -94,10 +112,21 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     schemaController: { compilersFactory: { buildValidator: buildLazyValidator } },
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  const access = deps.access ?? { gatekeeper: protectedGatekeeper, webApiQueryKeys: false, metricsAuth: false };
+  app.register(accessPlugin, {
+    gatekeeper: access.gatekeeper,
+    webApiQueryKeys: access.webApiQueryKeys,
+    render: {
+      webapi: (request, reply, refused) => sendResult(reply, refused.status, webApiHeaderOf(request), ResultCode.API_COMMAND_NOT_ALLOWED, refused.message),
+      rest: refuseAsProblem,
+      events: refuseAsProblem,
+      metrics: refuseAsProblem,
+    },
+  });
   app.register(docsPlugin);
   const catalog = deps.exports?.catalog;
   if (catalog) metrics.recordingSources = () => catalog.statuses();
-  app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up, recordingSources: catalog && (() => catalog.statuses()) });
+  app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up, recordingSources: catalog && (() => catalog.statuses()), metricsAuth: access.metricsAuth });
   const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, metrics, coreTimeoutMs: deps.coreTimeoutMs });
   let eventStreams: EventStreams | undefined;
   if (deps.events) {
@@ -118,7 +147,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   }
   // RECORDINGINFO is the gateway's to answer, from where it finds recordings for exports.
   const core = catalog ? answeringRecordingInfo(deps.pool, catalog) : deps.pool;
-  app.register(webApiPlugin, { pool: core, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands, eventStreams });
+  app.register(webApiPlugin, { pool: core, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands, eventStreams, access });
   app.register(restPlugin, { prefix: restPrefix, pool: core, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
   return app;
 }

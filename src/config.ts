@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { networkList } from './access/api-keys.js';
+import { allScopes } from './protocol/catalog.js';
 import { recordingTable } from './protocol/product-database.js';
 import { RecorderClock } from './recordings/recorder-clock.js';
 import { recordingSourceOrder, type RecordingSourceName } from './recordings/recording.js';
@@ -34,6 +36,18 @@ export interface GatewayConfig {
   };
   /** Where the gateway keeps its own state (the recordings' event index). */
   dataDir: string;
+  /** Who may call, and what they may do. */
+  access: {
+    /** AUTH=none: no access control at all. */
+    open: boolean;
+    keysFile: string;
+    webApiQueryKeys: boolean;
+    /** WEBAPI_ALLOW_CIDRS: WebAPI callers from these networks need no credential. */
+    webApiCidrs: string[];
+    webApiCidrScopes: string[];
+    corsOrigins: string[];
+    metricsAuth: boolean;
+  };
   /** How exports find recordings. */
   recordings: {
     /** The sources to use, in the order they are tried. */
@@ -111,6 +125,13 @@ const settings = {
     help: 'recordings read from CALLLIST at most to find an IDENT on the share',
     default: '50000',
   },
+  auth: { env: 'AUTH', flag: 'auth', help: 'none turns access control off (anyone who can reach the gateway may do anything)' },
+  apiKeysFile: { env: 'API_KEYS_FILE', flag: 'api-keys-file', help: 'the API keys (JSON or YAML), re-read when it changes (default: api-keys.yaml in the data dir)' },
+  webApiQueryKeys: { env: 'WEBAPI_QUERY_KEYS', flag: 'webapi-query-keys', help: 'true: the WebAPI also takes apikey= in the query or form', default: 'false' },
+  webApiAllowCidrs: { env: 'WEBAPI_ALLOW_CIDRS', flag: 'webapi-allow-cidrs', help: 'networks whose WebAPI callers need no credential, e.g. 10.0.0.0/8,192.168.1.0/24' },
+  webApiCidrScopes: { env: 'WEBAPI_CIDR_SCOPES', flag: 'webapi-cidr-scopes', help: 'the scopes those callers get', default: '*' },
+  corsOrigins: { env: 'CORS_ORIGINS', flag: 'cors-origins', help: 'web origins allowed to call the gateway, e.g. https://crm.example.com' },
+  metricsAuth: { env: 'METRICS_AUTH', flag: 'metrics-auth', help: 'true: /metrics needs the metrics scope', default: 'false' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
   maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
@@ -143,6 +164,52 @@ function integer(name: string, value: string, min: number, max: number): number 
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+function boolean(name: string, value: string): boolean {
+  if (value !== 'true' && value !== 'false') throw new ConfigError(`${name} must be true or false, not ${JSON.stringify(value)}`);
+  return value === 'true';
+}
+
+function authMode(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (value !== 'none') throw new ConfigError(`AUTH may only be none (access control off), not ${JSON.stringify(value)}`);
+  return true;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function networks(name: string, value: string | undefined): string[] {
+  const cidrs = list(value);
+  try {
+    networkList(cidrs);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+  return cidrs;
+}
+
+function scopeList(name: string, value: string): string[] {
+  const scopes = list(value);
+  const unknown = scopes.filter((s) => !(allScopes as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new ConfigError(`${name}: ${unknown.join(', ')} is not a scope (${allScopes.join(', ')})`);
+  return scopes;
+}
+
+function origins(value: string | undefined): string[] {
+  const given = list(value);
+  for (const origin of given) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // reported below
+    }
+    if (!parsed || parsed.origin !== origin) throw new ConfigError(`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port])`);
+  }
+  return given;
 }
 
 function recordingSources(value: string): RecordingSourceName[] {
@@ -180,6 +247,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
     const flag = (values as Record<string, string | boolean | undefined>)[s.flag];
     return (typeof flag === 'string' ? flag : undefined) ?? (env[s.env] || undefined) ?? s.default;
   };
+  const dataDir = get('dataDir') ?? path.join(get('simDataDir')!, 'gateway');
   const cert = get('tlsCert');
   const key = get('tlsKey');
   if (!!cert !== !!key) throw new ConfigError('TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
@@ -204,7 +272,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       maxTranscodes: integer('EXPORT_MAX_TRANSCODES', get('maxTranscodes')!, 1, 256),
     },
     // Beside the embedded simulator's by default: one folder holds everything `npm start` keeps.
-    dataDir: get('dataDir') ?? path.join(get('simDataDir')!, 'gateway'),
+    dataDir,
+    access: {
+      open: authMode(get('auth')),
+      keysFile: get('apiKeysFile') ?? path.join(dataDir, 'api-keys.yaml'),
+      webApiQueryKeys: boolean('WEBAPI_QUERY_KEYS', get('webApiQueryKeys')!),
+      webApiCidrs: networks('WEBAPI_ALLOW_CIDRS', get('webApiAllowCidrs')),
+      webApiCidrScopes: scopeList('WEBAPI_CIDR_SCOPES', get('webApiCidrScopes')!),
+      corsOrigins: origins(get('corsOrigins')),
+      metricsAuth: boolean('METRICS_AUTH', get('metricsAuth')!),
+    },
     recordings: {
       sources: recordingSources(get('recordingSources')!),
       databaseUrl: get('recordingsDbUrl'),

@@ -18,8 +18,17 @@ import { RecordingFiles, parsePathMap } from './media/recording-files.js';
 import { TranscodeSlots } from './media/transcode-slots.js';
 import { openRecordingCatalog } from './recordings/catalog-setup.js';
 import { RecorderClock } from './recordings/recorder-clock.js';
+import { ApiKeyStore, networkList } from './access/api-keys.js';
+import { Gatekeeper } from './access/gatekeeper.js';
+import { runKeysCommand } from './access/keys-cli.js';
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'keys') {
+    // The keys file's default place follows the gateway's own configuration (GATEWAY_DATA_DIR...).
+    const settings = loadConfig([], process.env)!;
+    process.stdout.write(runKeysCommand(process.argv.slice(3), settings.access.keysFile));
+    return;
+  }
   const config = loadConfig(process.argv.slice(2), process.env);
   if (!config) {
     process.stdout.write(usage());
@@ -101,9 +110,27 @@ async function main(): Promise<void> {
     ffmpeg: () => locateFfmpeg(config.exports.ffmpegPath),
     slots: new TranscodeSlots(config.exports.maxTranscodes),
   };
+  const keys = new ApiKeyStore({
+    file: config.access.keysFile,
+    onReload: (outcome) =>
+      'error' in outcome
+        ? logger.error({ file: config.access.keysFile, reason: outcome.error.message }, 'the keys file cannot be read; the keys read before stay in force')
+        : logger.info({ file: config.access.keysFile, keys: outcome.keys }, 'API keys read again'),
+  });
+  const gatekeeper = new Gatekeeper({
+    open: config.access.open,
+    keys,
+    tokens: undefined,
+    webApiNetworks:
+      config.access.webApiCidrs.length > 0
+        ? { list: networkList(config.access.webApiCidrs), cidrs: config.access.webApiCidrs, scopes: new Set(config.access.webApiCidrScopes) }
+        : undefined,
+    allowedOrigins: new Set(config.access.corsOrigins),
+  });
   const common = {
     pool,
     metrics,
+    access: { gatekeeper, webApiQueryKeys: config.access.webApiQueryKeys, metricsAuth: config.access.metricsAuth },
     coreTimeoutMs: config.core.timeoutMs,
     logger,
     exports,
@@ -125,6 +152,9 @@ async function main(): Promise<void> {
   });
   await apps[0]!.listen({ host: config.host, port: config.port });
   if (config.tls) await apps[1]!.listen({ host: config.host, port: config.tls.port });
+  // Said at every start: an open gateway is a choice someone must keep seeing.
+  if (config.access.open) log.warn({ access: gatekeeper.describe() }, 'access control is off');
+  else log.info({ access: gatekeeper.describe(), keysFile: config.access.keysFile }, 'access');
   log.info(
     { core: `${coreHost}:${corePort}`, embeddedSimulator: sim ? sim.dataDir : undefined, tls: config.tls ? config.tls.port : undefined },
     'uptivity-gateway ready',
@@ -140,6 +170,7 @@ async function main(): Promise<void> {
       await Promise.all(apps.map((app) => app.close()));
       await events.close();
       await catalog.close();
+      keys.close();
       await pool.close();
       await sim?.close();
       destination.flushSync();

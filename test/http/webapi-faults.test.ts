@@ -2,6 +2,8 @@
  * What a WebAPI caller sees when the XML core misbehaves: the gateway's own RESULTs with the
  * documented codes and fitting HTTP statuses, and recovery.
  */
+import { Gatekeeper } from '../../src/access/gatekeeper.js';
+import { accessPlugin } from '../../src/http/access/plugin.js';
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import Fastify from 'fastify';
@@ -88,7 +90,11 @@ test('a failure inside the gateway is an XML RESULT 11 with HTTP 500 that tells 
   const app = Fastify({ logger: false });
   const pool = new CorePool({ host: '127.0.0.1', port: 9, size: 1, queueMax: 1, requestTimeoutMs: 1000, connectTimeoutMs: 1000 });
   try {
+    // The WebAPI asks who its callers are: on loopback, in protected mode, anyone may do anything.
+    const gatekeeper = new Gatekeeper({ open: false, keys: undefined, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set() });
+    await app.register(accessPlugin, { gatekeeper, webApiQueryKeys: false, render: { webapi: () => undefined, rest: () => undefined, events: () => undefined, metrics: () => undefined } });
     await app.register(webApiPlugin, {
+      access: { gatekeeper, webApiQueryKeys: false },
       pool,
       metrics: new GatewayMetrics(() => pool.stats),
       coreTimeoutMs: 1000,

@@ -8,6 +8,7 @@
  * browser: EventSource gives up for good on any status but 200, while an open stream lets it ride
  * out a core restart. 503 is kept for what a retry later does fix: the listener bound, shutdown.
  */
+import { refusal } from '../access/plugin.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { findCommand, findParam } from '../../protocol/catalog.js';
 import { eventSpecs } from '../../protocol/events.js';
@@ -86,7 +87,9 @@ export const eventsRouteSchema = {
 
 export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app, { streams }) => {
   app.setErrorHandler(sendErrorProblem);
-  app.get<{ Querystring: EventsQuery }>(eventsPath, { schema: eventsRouteSchema }, (request, reply) => {
+  app.get<{ Querystring: EventsQuery }>(eventsPath, { schema: eventsRouteSchema, config: { access: 'events' } }, (request, reply) => {
+    const refused = refusal(request, 'events');
+    if (refused) return sendProblem(reply, refused.status, { resultCode: ResultCode.API_COMMAND_NOT_ALLOWED, detail: refused.message });
     const selection = restEventSelection(request.query, request.headers['last-event-id']);
     if ('problem' in selection) {
       return sendProblem(reply, 400, { resultCode: ResultCode.API_INVALID_MESSAGE_FORMAT, detail: selection.problem });

@@ -2,10 +2,13 @@
  * Operating the gateway: /livez, /readyz (503 while the core is unreachable) and /metrics. The
  * request id, the log line and the HTTP metrics of every request are the RequestRecorder's.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RecordingSourceStatus } from '../../recordings/recording.js';
 import { recordingSourceOrder } from '../../recordings/recording.js';
+import { ResultCode } from '../../protocol/result-codes.js';
+import { refusal } from '../access/plugin.js';
+import { sendProblem } from '../rest/problem.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export interface OpsOptions {
@@ -13,6 +16,8 @@ export interface OpsOptions {
   coreIsUp: () => boolean;
   /** Where exports find recordings, reported by /readyz; they do not decide readiness. */
   recordingSources?: (() => RecordingSourceStatus[]) | undefined;
+  /** METRICS_AUTH: /metrics needs the metrics scope (/livez and /readyz stay open). */
+  metricsAuth?: boolean;
 }
 
 // The routes' schemas serialize their answers and document them in the OpenAPI document.
@@ -99,14 +104,18 @@ const metricsSchema = (contentType: string) => ({
   },
 });
 
-const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp, recordingSources }) => {
+const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp, recordingSources, metricsAuth }) => {
   app.get('/livez', { logLevel: 'warn', schema: livezSchema }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn', schema: readyzSchema }, async (_request, reply) => {
     const recordings = recordingSources ? { recordings: recordingSources() } : {};
     if (coreIsUp()) return { status: 'ready', core: 'up', ...recordings };
     return reply.code(503).header('retry-after', '5').send({ status: 'not ready', core: 'down', ...recordings });
   });
-  app.get('/metrics', { logLevel: 'warn', schema: metricsSchema(metrics.registry.contentType) }, async (_request, reply) => {
+  app.get('/metrics', { logLevel: 'warn', schema: metricsSchema(metrics.registry.contentType), ...(metricsAuth ? { config: { access: 'metrics' } } : {}) }, async (request, reply) => {
+    if (metricsAuth) {
+      const refused = refusal(request, 'metrics');
+      if (refused) return sendProblem(reply as FastifyReply, refused.status, { resultCode: ResultCode.API_COMMAND_NOT_ALLOWED, detail: refused.message });
+    }
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

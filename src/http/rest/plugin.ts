@@ -6,7 +6,8 @@
  * the HTTP status of the one RESULTCODE table. A caller may omit requestId; the gateway assigns one.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { checkParams, commands, findCommand, findParam, isValidRequestId, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
+import { checkParams, commands, findCommand, findParam, isValidRequestId, unknownTypeScope, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
+import { refusal } from '../access/plugin.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
 import { ResultCode, httpStatusForResultCode, isSuccessCode } from '../../protocol/result-codes.js';
@@ -123,6 +124,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
           }
         : {}),
       method: operation.method,
+      config: { access: 'rest' },
       exposeHeadRoute: !exportsMedia,
       url: operation.url,
       schema: operation.schema,
@@ -141,6 +143,8 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         if (unknown.length > 0) {
           return refuseAsProblem(reply, 400, { type: spec.type, requestId: String(requestId) }, ResultCode.API_INVALID_MESSAGE_FORMAT, `${unknown.join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not apply with ${operation.variantField}=${route.variant?.value}.`);
         }
+        const refused = refusal(request, spec.scope);
+        if (refused) return refuseAsProblem(reply, refused.status, { type: spec.type, requestId: String(requestId) }, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
         // What a schema cannot say: blank values where one is required, at most one of a group.
         if (spec.servedBy !== 'gateway') {
           const problems = checkParams(spec, params);
@@ -165,6 +169,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
   app.route({
     method: 'POST',
     url: '/commands/:type',
+    config: { access: 'rest' },
     schema: {
       summary: 'Send any XML command with a JSON object of parameters.',
       description:
@@ -215,6 +220,9 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
     handler: (request, reply) => {
       const type = (request.params as { type: string }).type.toUpperCase();
       const spec = findCommand(type);
+      // A type the catalog does not know may do anything at the core: admin.
+      const refused = refusal(request, spec?.scope ?? unknownTypeScope);
+      if (refused) return refuseAsProblem(reply, refused.status, { type, requestId: undefined }, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
       const body = (request.body ?? {}) as Fields;
       let requestId: number | undefined;
       const params = new Map<string, string>();

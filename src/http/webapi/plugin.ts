@@ -7,7 +7,9 @@
  * `type=events` from a caller that accepts `text/event-stream` gets the gateway's live event stream.
  */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { findCommand, isValidRequestId, type CommandSpec } from '../../protocol/catalog.js';
+import type { Gatekeeper } from '../../access/gatekeeper.js';
+import { findCommand, isValidRequestId, unknownTypeScope, type CommandSpec } from '../../protocol/catalog.js';
+import { challenge, identify, refusal } from '../access/plugin.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { buildRequest } from '../../protocol/xml.js';
 import { askCore, type CoreSender } from '../core-call.js';
@@ -29,6 +31,8 @@ export type GatewayCommandHandler = (
 
 export interface WebApiOptions {
   pool: CoreSender;
+  /** Who callers are; `apikey=` is taken as a credential only with `webApiQueryKeys` (WEBAPI_QUERY_KEYS). */
+  access: { gatekeeper: Gatekeeper; webApiQueryKeys: boolean };
   metrics: GatewayMetrics;
   coreTimeoutMs: number;
   /** Without it, those functions answer API_COMMAND_NOT_SUPPORTED. */
@@ -66,6 +70,12 @@ function bodyProblem(error: FastifyError, request: FastifyRequest): string | und
   }
 }
 
+/** TYPE and REQUESTID of a call as its query string says them: what a refusal before the handler echoes. */
+export function webApiHeaderOf(request: FastifyRequest): { type: string; requestId: string | undefined } {
+  const merged = mergeWebApiParams(queryPairs(request));
+  return merged.ok ? merged.call : merged;
+}
+
 function queryPairs(request: FastifyRequest): [string, string][] {
   const pairs: [string, string][] = [];
   for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, string | string[]>)) {
@@ -75,7 +85,7 @@ function queryPairs(request: FastifyRequest): [string, string][] {
   return pairs;
 }
 
-export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs, gatewayCommands, eventStreams }) => {
+export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs, gatewayCommands, eventStreams, access }) => {
   const core = { pool, metrics, coreTimeoutMs };
   // The form body is kept raw: the duplicate rules need every name in its own casing and order.
   // Other bodies (JSON, text) are refused with 415 rather than silently ignored.
@@ -91,8 +101,28 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     const merged = mergeWebApiParams(callPairs(request));
     if (!merged.ok) return sendResult(reply, 400, merged, ResultCode.API_INVALID_MESSAGE_FORMAT, merged.message);
     const { type, requestId, params } = merged.call;
+    // A key in the URL (for clients that can only build URLs) is a credential, never a parameter:
+    // it is not sent to the core, whether or not it is accepted.
+    const queryKey = params.get('APIKEY');
+    if (queryKey !== undefined) {
+      params.delete('APIKEY');
+      if (!access.webApiQueryKeys) {
+        return sendResult(reply, 400, merged.call, ResultCode.API_INVALID_MESSAGE_FORMAT, 'apikey= is not accepted here: send the key as X-API-Key or Authorization: Bearer (or enable WEBAPI_QUERY_KEYS).');
+      }
+      // An API key is checked at once: no promise on this path.
+      void identify(access.gatekeeper, request, 'webapi', queryKey);
+    }
+    // With WEBAPI_QUERY_KEYS a caller without a header credential is refused here, once the form
+    // body that may carry its apikey= is read; otherwise it was refused before its body was read.
+    if (request.accessRefusal) {
+      const refused = request.accessRefusal;
+      request.log.warn({ access: refused.detail, status: refused.status }, 'access refused');
+      return sendResult(challenge(reply, refused), refused.status, merged.call, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
+    }
     if (!type) return sendResult(reply, 400, merged.call, ResultCode.API_INVALID_MESSAGE_FORMAT, 'The call has no type parameter.');
     const spec = findCommand(type);
+    const refused = refusal(request, spec?.scope ?? unknownTypeScope);
+    if (refused) return sendResult(reply, refused.status, merged.call, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
     if (!isValidRequestId(requestId, spec?.minRequestId ?? 1)) {
       return sendResult(reply, 400, merged.call, ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be a positive integer no larger than 2147483647.');
     }
@@ -124,8 +154,7 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
   // anything that throws is an XML RESULT too, echoing what the query string says of the call.
   // Unexpected failures are logged and described without their internals.
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const merged = mergeWebApiParams(queryPairs(request));
-    const header = merged.ok ? merged.call : merged;
+    const header = webApiHeaderOf(request);
     const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       return sendResult(reply, status, header, ResultCode.API_INVALID_MESSAGE_FORMAT, bodyProblem(error, request) ?? error.message);
@@ -139,7 +168,7 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
   const refuseHead = (_request: FastifyRequest, reply: FastifyReply): FastifyReply =>
     reply.code(405).header('allow', 'GET, POST').send();
   for (const url of webApiPaths) {
-    app.route({ method: ['GET', 'POST'], url, handler, exposeHeadRoute: false });
+    app.route({ method: ['GET', 'POST'], url, handler, exposeHeadRoute: false, config: { access: 'webapi' } });
     app.route({ method: 'HEAD', url, handler: refuseHead });
   }
 };
