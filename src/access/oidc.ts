@@ -148,13 +148,13 @@ export class OidcVerifier {
     // A failed discovery is retried from here too (within its retry interval), so that readiness
     // comes back with the provider even when no token arrives.
     this.#discover().catch(() => {});
+    if (this.#closing.signal.aborted) return { issuer: this.#issuer, ready: false, detail: 'closed' };
     const keys = this.#keys;
     if (keys) {
       const count = keys.set.jwks()?.keys.length ?? 0;
       const refresh = this.#keysRefreshFailure ? `; last refresh failed: ${this.#keysRefreshFailure}` : '';
       return { issuer: this.#issuer, ready: true, detail: `${count} key(s) from ${keys.uri}${refresh}` };
     }
-    if (this.#closing.signal.aborted) return { issuer: this.#issuer, ready: false, detail: 'closed' };
     if (this.#failure) return { issuer: this.#issuer, ready: false, detail: `discovery failed: ${this.#failure.detail}` };
     return { issuer: this.#issuer, ready: false, detail: 'discovery under way' };
   }
@@ -178,7 +178,7 @@ export class OidcVerifier {
       },
       (error: unknown) => {
         this.#discovery = undefined;
-        const detail = error instanceof Error ? error.message : String(error);
+        const detail = describe(error);
         this.#failure = { at: Date.now(), detail };
         throw new TokenRefused('provider-unreachable', `the OpenID provider is unusable: ${detail}`, { cause: error });
       },
@@ -222,7 +222,7 @@ export class OidcVerifier {
     this.#keysRefreshedAt = Date.now();
     keys.reload().then(
       () => { this.#keysRefreshFailure = undefined; },
-      (error: unknown) => { this.#keysRefreshFailure = error instanceof Error ? error.message : String(error); },
+      (error: unknown) => { this.#keysRefreshFailure = describe(error); },
     );
   }
 
@@ -252,11 +252,18 @@ export class OidcVerifier {
     }
     if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError) || error.code === 'ERR_JOSE_GENERIC') {
       // Fetching the keys again (an unknown kid) failed, or the provider answered with no usable key set.
-      const detail = error instanceof Error ? error.message : String(error);
-      return new TokenRefused('provider-unreachable', `the provider's keys could not be fetched: ${detail}`, { cause: error });
+      return new TokenRefused('provider-unreachable', `the provider's keys could not be fetched: ${describe(error)}`, { cause: error });
     }
     return new TokenRefused('malformed', 'the token is not a well-formed signed JWT');
   }
+}
+
+/** An error for the log: fetch's own message ("fetch failed") says nothing without its cause. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  return detail ? `${error.message} (${detail})` : error.message;
 }
 
 function identityOf(payload: JWTPayload): TokenIdentity {

@@ -79,6 +79,8 @@ function providerConfiguration(keys: SigningKey[]): Configuration {
  */
 class TestProvider {
   jwksFetches = 0;
+  /** While true, every request is answered 503, as by a provider that is down behind its proxy. */
+  away = false;
   #handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
   private constructor(readonly server: http.Server, readonly issuer: string) {}
 
@@ -86,7 +88,8 @@ class TestProvider {
     let self: TestProvider | undefined;
     const server = http.createServer((req, res) => {
       if (req.url === '/jwks') self!.jwksFetches++;
-      self!.#handler(req, res);
+      if (self!.away) res.writeHead(503).end();
+      else self!.#handler(req, res);
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -337,6 +340,46 @@ describe('key rotation', () => {
       await provider.close();
     }
   });
+});
+
+test('after ten minutes the keys are refreshed in the background, and kept while the provider is away', async (t) => {
+  const [keyA, keyB] = await Promise.all(['old', 'new'].map((kid) => signingKey(kid)));
+  const provider = await TestProvider.start([keyA!]);
+  const verifier = new OidcVerifier({ issuer: provider.issuer, audience: AUDIENCE, refetchCooldownMs: 1000 });
+  // Only Date is mocked: jose's claim checks and the verifier's ages read it, timeouts stay real.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await sleep(5);
+  };
+  try {
+    assert.equal((await verifier.verify(await mint(provider.issuer, keyA!))).name, 'reporting');
+    assert.equal(provider.jwksFetches, 1);
+
+    t.mock.timers.tick(11 * 60_000);
+    provider.away = true;
+    assert.equal((await verifier.verify(await mint(provider.issuer, keyA!))).name, 'reporting', 'the keys in hand are used');
+    await until(() => /last refresh failed/.test(verifier.status().detail));
+    assert.equal(provider.jwksFetches, 2, 'one background refresh');
+    assert.equal((await verifier.verify(await mint(provider.issuer, keyA!))).name, 'reporting');
+    assert.equal(provider.jwksFetches, 2, 'not retried per token');
+    const { ready, detail } = verifier.status();
+    assert.equal(ready, true);
+    assert.match(detail, /last refresh failed/);
+
+    // Back, having withdrawn the old key: it is trusted until the refresh brings the new set.
+    t.mock.timers.tick(11 * 60_000);
+    provider.away = false;
+    provider.use([keyB!]);
+    assert.equal((await verifier.verify(await mint(provider.issuer, keyA!))).name, 'reporting');
+    await until(() => !/failed/.test(verifier.status().detail));
+    assert.equal(await refusal(verifier, await mint(provider.issuer, keyA!)), 'unknown-key');
+    assert.equal((await verifier.verify(await mint(provider.issuer, keyB!))).name, 'reporting');
+    assert.equal(provider.jwksFetches, 3);
+    assert.doesNotMatch(verifier.status().detail, /failed/);
+  } finally {
+    verifier.close();
+    await provider.close();
+  }
 });
 
 describe('provider unreachable', () => {
