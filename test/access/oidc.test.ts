@@ -301,6 +301,26 @@ describe('OidcVerifier against a real OpenID provider', () => {
   });
 });
 
+test('tokens signed with the provider\'s elliptic-curve, Edwards-curve and RSA-PSS keys are accepted', async () => {
+  const keys = await Promise.all([
+    signingKey('rsa', 'RS256'),
+    signingKey('pss', 'PS256'),
+    signingKey('p256', 'ES256'),
+    signingKey('p384', 'ES384'),
+    signingKey('ed', 'EdDSA'),
+  ]);
+  const provider = await TestProvider.start(keys);
+  const verifier = new OidcVerifier({ issuer: provider.issuer, audience: AUDIENCE });
+  try {
+    assert.equal((await verifier.verify(await provider.token())).name, 'reporting');
+    for (const key of keys) assert.equal((await verifier.verify(await mint(provider.issuer, key))).name, 'reporting', key.alg);
+    assert.match(verifier.status().detail, /^5 key\(s\)/);
+  } finally {
+    verifier.close();
+    await provider.close();
+  }
+});
+
 describe('key rotation', () => {
   test('an unknown kid refetches the keys once; another within the cooldown is refused without a fetch', async () => {
     const [keyA, keyB, keyC] = await Promise.all(['rot-a', 'rot-b', 'rot-c'].map((kid) => signingKey(kid)));
