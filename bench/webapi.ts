@@ -6,7 +6,9 @@
  *      GET /webAPI.aspx?type=test&requestid=1;
  *   3. a 40-line reference gateway (bench/reference-gateway.ts) in front of the same simulator: what
  *      any Fastify gateway costs on this machine, before parameter rules, timeouts, logs and metrics;
- *   4. a direct TCP client of the same simulator (the ceiling the core itself allows).
+ *   4. a direct TCP client of the same simulator (the ceiling the core itself allows);
+ *   5. a second gateway that asks every caller for an API key, driven with one on every request:
+ *      the cost of authentication, against (2).
  *
  * Each is driven with 50 concurrent connections. Machines are shared and noisy, so the figures that
  * matter are the ratios printed at the end, not the absolute ones.
@@ -23,6 +25,7 @@ import autocannon from 'autocannon';
 import { MessageFramer } from '../src/protocol/framing.js';
 import { buildRequest } from '../src/protocol/xml.js';
 import { loadConfig } from '../src/config.js';
+import { runKeysCommand } from '../src/access/keys-cli.js';
 import { freePorts, median } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -70,9 +73,9 @@ interface Figures {
   answered: number;
 }
 
-async function cannon(name: string, url: string, warmUp: boolean): Promise<Figures> {
-  const warm = warmUp ? (await autocannon({ url, connections, duration: 2 })).requests.total : 0;
-  const result = await autocannon({ url, connections, duration: seconds });
+async function cannon(name: string, url: string, warmUp: boolean, headers: Record<string, string> = {}): Promise<Figures> {
+  const warm = warmUp ? (await autocannon({ url, connections, duration: 2, headers })).requests.total : 0;
+  const result = await autocannon({ url, connections, duration: seconds, headers });
   const answered = warm + result.requests.total;
   return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, answered };
 }
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   let logDir: string | undefined;
   try {
-    const [helloPort, corePort, eventPort, gatewayPort, referencePort] = (await freePorts(5)) as [number, number, number, number, number];
+    const [helloPort, corePort, eventPort, gatewayPort, referencePort, keyedPort] = (await freePorts(6)) as [number, number, number, number, number, number];
     children.push(await start(path.join(here, 'hello-world.js'), [String(helloPort)], {}, /listening/));
     children.push(
       await start(path.join(here, '../src/sim/main.js'), ['--port', String(corePort), '--event-port', String(eventPort)], {}, /API port/),
@@ -124,39 +127,55 @@ async function main(): Promise<void> {
     // them: the benchmark measures the gateway, not a log reader competing with autocannon.
     logDir = await mkdtemp(path.join(os.tmpdir(), 'uptivity-bench-'));
     const logPath = path.join(logDir, 'gateway.log');
-    const logFd = openSync(logPath, 'w');
-    const gateway = spawn(process.execPath, [path.join(here, '../src/main.js')], {
-      env: { ...process.env, PORT: String(gatewayPort), HOST: '127.0.0.1', CORE_HOST: '127.0.0.1', CORE_PORT: String(corePort) },
-      stdio: ['ignore', logFd, 'inherit'],
+    const gatewayEnv = (port: number, name: string): NodeJS.ProcessEnv => ({
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      CORE_HOST: '127.0.0.1',
+      CORE_PORT: String(corePort),
+      CORE_EVENT_PORT: String(eventPort),
+      GATEWAY_DATA_DIR: path.join(logDir!, name),
+      API_KEYS_FILE: path.join(logDir!, name, 'api-keys.yaml'),
     });
-    closeSync(logFd);
-    children.push(gateway);
+    const startGateway = (port: number, name: string, log: string): ChildProcess => {
+      const fd = openSync(log, 'w');
+      const child = spawn(process.execPath, [path.join(here, '../src/main.js')], { env: gatewayEnv(port, name), stdio: ['ignore', fd, 'inherit'] });
+      closeSync(fd);
+      children.push(child);
+      return child;
+    };
+    startGateway(gatewayPort, 'gateway', logPath);
+    // The same gateway with a keys file: every caller, loopback included, needs a key.
+    const key = runKeysCommand(['create', '--name', 'bench', '--scopes', 'status'], path.join(logDir, 'keyed', 'api-keys.yaml')).split('\n')[0]!;
+    startGateway(keyedPort, 'keyed', path.join(logDir, 'keyed.log'));
     // As many connections to the core as the gateway's default pool: the same concurrency at the core.
     const poolSize = loadConfig([], {})!.core.poolSize;
     children.push(await start(path.join(here, 'reference-gateway.js'), [String(referencePort), String(corePort), String(poolSize)], {}, /listening/));
     await ready(`http://127.0.0.1:${gatewayPort}/readyz`);
+    await ready(`http://127.0.0.1:${keyedPort}/readyz`);
 
-    const targets = [
+    const targets: { name: string; url: string; headers?: Record<string, string> }[] = [
       { name: 'fastify hello-world', url: `http://127.0.0.1:${helloPort}/` },
       { name: 'gateway -> simulator (type=test)', url: `http://127.0.0.1:${gatewayPort}/webAPI.aspx?type=test&requestid=1` },
       { name: 'reference gateway -> simulator', url: `http://127.0.0.1:${referencePort}/webAPI.aspx?type=test&requestid=1` },
+      { name: 'gateway with an API key', url: `http://127.0.0.1:${keyedPort}/webAPI.aspx?type=test&requestid=1`, headers: { 'x-api-key': key } },
     ];
     // Only the target being driven works; the others sit idle.
     const runs: Figures[][] = [];
     for (let round = 0; round < rounds; round++) {
       const figures: Figures[] = [];
-      for (const target of targets) figures.push(await cannon(target.name, target.url, round === 0));
+      for (const target of targets) figures.push(await cannon(target.name, target.url, round === 0, target.headers));
       runs.push(figures);
-      const [hello, gateway, reference] = figures as [Figures, Figures, Figures];
+      const [hello, gateway, reference, keyed] = figures as [Figures, Figures, Figures, Figures];
       process.stdout.write(
-        `round ${round + 1}: gateway / hello-world ${(gateway.rps / hello.rps).toFixed(2)}, reference / hello-world ${(reference.rps / hello.rps).toFixed(2)}\n`,
+        `round ${round + 1}: gateway / hello-world ${(gateway.rps / hello.rps).toFixed(2)}, reference / hello-world ${(reference.rps / hello.rps).toFixed(2)}, with a key / without ${(keyed.rps / gateway.rps).toFixed(2)}\n`,
       );
     }
     const direct = await directTcp(corePort);
 
     const medianRound = (t: number): Figures => [...runs.map((r) => r[t]!)].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
     const medianRatio = (a: number, b: number): number => median(runs.map((r) => r[a]!.rps / r[b]!.rps));
-    const rows = [medianRound(0), medianRound(1), medianRound(2), direct];
+    const rows = [medianRound(0), medianRound(1), medianRound(2), medianRound(3), direct];
     process.stdout.write(`\n${connections} connections, ${rounds} rounds of ${seconds} s each, on loopback (median round)\n\n`);
     process.stdout.write(`${'target'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}\n`);
     for (const r of rows) {
@@ -167,6 +186,7 @@ async function main(): Promise<void> {
     process.stdout.write(`reference / hello-world:     ${medianRatio(2, 0).toFixed(2)}\n`);
     process.stdout.write(`gateway / reference:         ${medianRatio(1, 2).toFixed(2)}\n`);
     process.stdout.write(`gateway / direct TCP client: ${(medianRound(1).rps / direct.rps).toFixed(2)}\n`);
+    process.stdout.write(`with an API key / without:   ${medianRatio(3, 1).toFixed(2)}  (goal >= 0.95)\n`);
     // Logging is part of what was measured: every answered request has its line.
     const answered = runs.reduce((sum, r) => sum + r[1]!.answered, 0);
     const logged = readFileSync(logPath, 'utf8').split('\n').filter((line) => line.includes('"msg":"request"')).length;

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
 import type { AccessRefused } from './access/principal.js';
 import { accessPlugin } from './http/access/plugin.js';
@@ -45,7 +46,7 @@ export interface AppDependencies {
    * Who callers are and what they may do. Without it the gateway is in protected mode: loopback
    * callers only, with every scope.
    */
-  access?: { gatekeeper: Gatekeeper; webApiQueryKeys: boolean; metricsAuth: boolean };
+  access?: { gatekeeper: Gatekeeper; webApiQueryKeys: boolean; metricsAuth: boolean; auditTrail?: AuditTrail };
   /**
    * The one subscription to the core's event port, shared by the listeners of one gateway. Without
    * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
@@ -116,6 +117,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(accessPlugin, {
     gatekeeper: access.gatekeeper,
     webApiQueryKeys: access.webApiQueryKeys,
+    auditTrail: access.auditTrail,
     render: {
       webapi: (request, reply, refused) => sendResult(reply, refused.status, webApiHeaderOf(request), ResultCode.API_COMMAND_NOT_ALLOWED, refused.message),
       rest: refuseAsProblem,

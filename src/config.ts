@@ -47,6 +47,8 @@ export interface GatewayConfig {
     webApiCidrScopes: string[];
     corsOrigins: string[];
     metricsAuth: boolean;
+    /** Where the audit trail is appended; undefined: the main log, with "audit": true. */
+    auditFile: string | undefined;
   };
   /** How exports find recordings. */
   recordings: {
@@ -132,6 +134,7 @@ const settings = {
   webApiCidrScopes: { env: 'WEBAPI_CIDR_SCOPES', flag: 'webapi-cidr-scopes', help: 'the scopes those callers get', default: '*' },
   corsOrigins: { env: 'CORS_ORIGINS', flag: 'cors-origins', help: 'web origins allowed to call the gateway, e.g. https://crm.example.com' },
   metricsAuth: { env: 'METRICS_AUTH', flag: 'metrics-auth', help: 'true: /metrics needs the metrics scope', default: 'false' },
+  auditLogFile: { env: 'AUDIT_LOG_FILE', flag: 'audit-log-file', help: 'append the audit trail there (reopened on SIGHUP); default: the main log' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
   maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
@@ -281,6 +284,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       webApiCidrScopes: scopeList('WEBAPI_CIDR_SCOPES', get('webApiCidrScopes')!),
       corsOrigins: origins(get('corsOrigins')),
       metricsAuth: boolean('METRICS_AUTH', get('metricsAuth')!),
+      auditFile: get('auditLogFile'),
     },
     recordings: {
       sources: recordingSources(get('recordingSources')!),

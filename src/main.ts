@@ -19,6 +19,7 @@ import { TranscodeSlots } from './media/transcode-slots.js';
 import { openRecordingCatalog } from './recordings/catalog-setup.js';
 import { RecorderClock } from './recordings/recorder-clock.js';
 import { ApiKeyStore, networkList } from './access/api-keys.js';
+import { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
 import { runKeysCommand } from './access/keys-cli.js';
 
@@ -127,10 +128,13 @@ async function main(): Promise<void> {
         : undefined,
     allowedOrigins: new Set(config.access.corsOrigins),
   });
+  const auditTrail = new AuditTrail({ ...(config.access.auditFile ? { file: config.access.auditFile } : {}), log: logger });
+  // logrotate renames the file and sends SIGHUP: later lines go to a new file at the same path.
+  process.on('SIGHUP', () => void auditTrail.reopen());
   const common = {
     pool,
     metrics,
-    access: { gatekeeper, webApiQueryKeys: config.access.webApiQueryKeys, metricsAuth: config.access.metricsAuth },
+    access: { gatekeeper, webApiQueryKeys: config.access.webApiQueryKeys, metricsAuth: config.access.metricsAuth, auditTrail },
     coreTimeoutMs: config.core.timeoutMs,
     logger,
     exports,
@@ -171,6 +175,7 @@ async function main(): Promise<void> {
       await events.close();
       await catalog.close();
       keys.close();
+      await auditTrail.close();
       await pool.close();
       await sim?.close();
       destination.flushSync();

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDependencies } from '../../src/app.js';
 import { CorePool, type CorePoolOptions } from '../../src/core/pool.js';
 import { CoreEventSubscription, type CoreEventsOptions } from '../../src/core/events.js';
 import type { EventFeedOptions } from '../../src/core/event-feed.js';
@@ -23,6 +23,10 @@ import { RecorderClock } from '../../src/recordings/recorder-clock.js';
 import type { RecordingCatalog } from '../../src/recordings/recording-catalog.js';
 
 export interface TestGatewayOptions {
+  /** The address to listen on (default 127.0.0.1): 0.0.0.0 to be called from this machine's own network address. */
+  listenHost?: string;
+  /** Who callers are (default: protected mode, loopback callers with every scope). */
+  access?: AppDependencies['access'];
   /** A simulator to use instead of starting one; it is left running on close. */
   sim?: RunningSimulator;
   /** Serve EXPORT, COMBINEDEXPORT and MULTIEXPORT from the simulator's recordings (default true). */
@@ -123,6 +127,7 @@ export async function attachTestGateway(
     feed: { capacity: capacity ?? 1000, maxBytes: maxBytes ?? 16 * 1024 * 1024, maxListeners: maxListeners ?? 100 },
   });
   const app = buildApp({
+    ...(options.access ? { access: options.access } : {}),
     pool,
     metrics,
     coreTimeoutMs: timeoutMs,
@@ -135,7 +140,7 @@ export async function attachTestGateway(
     metrics.recordingIndexSize = () => index.size;
     events.start();
   }
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: options.listenHost ?? '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
   const skip = core.requests?.().length ?? 0;

@@ -202,7 +202,8 @@ for (const engine of ['postgres', 'mariadb'] as const satisfies readonly Engine[
       // No request needed: the retry writes the queue.
       await waitFor('the queued updates', async () => (await database.recording(10121903))?.user6 === 'offline 2');
       for (const ident of [10121901, 10121902, 10121903]) assert.deepEqual(await database.recording(ident), expectedRow(sim, ident));
-      assert.equal(sim.context.recordingMirror!.pendingChanges, 0);
+      // The queue is emptied once the batch's transaction is committed, a moment after its rows are readable.
+      await waitFor('the queue emptied', async () => sim.context.recordingMirror!.pendingChanges === 0);
       assert.match(stderr.lines.at(-1)!, /writing again; the Recording table is up to date/);
     });
 

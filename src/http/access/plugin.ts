@@ -10,14 +10,31 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AccessRefused, grants, type Principal } from '../../access/principal.js';
 import type { Gatekeeper, Presented } from '../../access/gatekeeper.js';
-import type { Scope } from '../../protocol/catalog.js';
+import { auditIdentifiers, type AuditTrail } from '../../access/audit.js';
+import type { CommandSpec, Scope } from '../../protocol/catalog.js';
+import { resultTypeOf } from '../../protocol/result-codes.js';
 
 export type AccessSurface = Presented['surface'];
+
+/** What a surface tells the audit trail of the command a request carries. */
+export interface AuditNote {
+  type: string;
+  action: 'command' | 'export' | 'email' | 'read' | 'refused';
+  params: ReadonlyMap<string, string>;
+  resultCode?: number | undefined;
+  resultType?: string | undefined;
+  /** Bytes an export sent so far. */
+  bytes?: () => number;
+  /** The scope that was missing, for a refusal. */
+  reason?: string;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who the caller is, on a route that asks. */
     principal: Principal | undefined;
+    /** The command it carries, for the audit trail. */
+    audit: AuditNote | undefined;
     /** Why the caller is not let in, on a route that asks: every surface refuses it in its format. */
     accessRefusal: AccessRefused | undefined;
   }
@@ -28,6 +45,8 @@ declare module 'fastify' {
 
 export interface AccessOptions {
   gatekeeper: Gatekeeper;
+  /** Where mutating commands, exports, emails and refusals for lack of scope are written. */
+  auditTrail?: AuditTrail | undefined;
   /**
    * WEBAPI_QUERY_KEYS: a WebAPI caller may send its key as `apikey=`, in a form body too, so one
    * without a header credential is refused by the WebAPI once it has read the call.
@@ -75,17 +94,35 @@ export function identify(gatekeeper: Gatekeeper, request: FastifyRequest, surfac
   }
 }
 
+/** The audit action of a command: reads are not written unless refused. */
+function actionOf(spec: CommandSpec | undefined): AuditNote['action'] {
+  if (!spec) return 'command';
+  if (spec.type === 'EMAIL' || spec.type === 'COMBINEDEMAIL') return 'email';
+  if (spec.servedBy === 'gateway' && spec.scope === 'recordings:export') return 'export';
+  return spec.mutates ? 'command' : 'read';
+}
+
 /**
- * Why the caller of `request` may not do what needs `scope` (403), or undefined when it may. The
- * caller is known: one that is not was refused before its route ran.
+ * Why the caller of `request` may not send a command that needs `scope` (403), or undefined when
+ * it may; the command is noted for the audit trail either way. The caller is known: one that is
+ * not was refused before its route ran.
  */
-export function refusal(request: FastifyRequest, scope: Scope): AccessRefused | undefined {
+export function refusal(request: FastifyRequest, scope: Scope, command?: { type: string; spec: CommandSpec | undefined; params: ReadonlyMap<string, string> }): AccessRefused | undefined {
+  if (command) request.audit = { type: command.spec?.type ?? command.type, action: actionOf(command.spec), params: command.params };
   const principal = request.principal;
   if (principal && grants(principal, scope)) return undefined;
   const held = principal ? [...principal.scopes].join(', ') || 'none' : 'none';
   const refused = new AccessRefused(403, `This needs the scope ${scope}; ${principal?.name ?? 'the caller'} has ${held}.`);
   request.log.warn({ access: refused.detail, status: 403, scope, credential: principal?.name }, 'access refused');
+  if (request.audit) Object.assign(request.audit, { action: 'refused', reason: scope });
   return refused;
+}
+
+/** The RESULTCODE a command was answered with, for its audit line. */
+export function noteResult(request: FastifyRequest, resultCode: number | undefined, resultType: string | undefined): void {
+  if (!request.audit) return;
+  request.audit.resultCode = resultCode;
+  request.audit.resultType = resultType || (resultCode === undefined ? undefined : resultTypeOf(resultCode));
 }
 
 /** The challenge of a 401 (RFC 6750): which credential the gateway takes. */
@@ -97,9 +134,34 @@ export function challenge(reply: FastifyReply, refused: AccessRefused): FastifyR
 /** How each surface tells a caller it is not let in: in its own format. */
 export type RefusalRenderer = (request: FastifyRequest, reply: FastifyReply, refused: AccessRefused) => void;
 
-const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<AccessSurface, RefusalRenderer>> }> = async (app, { gatekeeper, webApiQueryKeys, render }) => {
+const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<AccessSurface, RefusalRenderer>> }> = async (app, { gatekeeper, webApiQueryKeys, render, auditTrail }) => {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('accessRefusal', undefined);
+  app.decorateRequest('audit', undefined);
+  if (auditTrail) {
+    // Once the answer is out: its status, the core's RESULTCODE, the bytes an export sent.
+    app.addHook('onResponse', (request, reply, done) => {
+      const note = request.audit;
+      const surface = request.routeOptions.config?.access;
+      if (note && note.action !== 'read' && (surface === 'webapi' || surface === 'rest' || surface === 'events')) {
+        const format = note.params.get('MEDIA_FORMAT');
+        auditTrail.record({
+          requestId: String(request.id),
+          credential: request.principal?.name ?? 'anonymous',
+          client: request.ip,
+          surface,
+          type: note.type,
+          action: note.action,
+          identifiers: auditIdentifiers(note.params),
+          ...(format ? { format } : {}),
+          outcome: { status: reply.statusCode, ...(note.resultCode !== undefined ? { resultCode: note.resultCode } : {}), ...(note.resultType ? { resultType: note.resultType } : {}) },
+          ...(note.bytes ? { bytes: note.bytes() } : {}),
+          ...(note.reason ? { reason: note.reason } : {}),
+        });
+      }
+      done();
+    });
+  }
   const settle = (request: FastifyRequest, reply: FastifyReply, surface: AccessSurface, done: () => void): void => {
     const refused = request.accessRefusal;
     if (!refused || (surface === 'webapi' && webApiQueryKeys && refused.status === 401)) return done();

@@ -88,7 +88,7 @@ export const eventsRouteSchema = {
 export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app, { streams }) => {
   app.setErrorHandler(sendErrorProblem);
   app.get<{ Querystring: EventsQuery }>(eventsPath, { schema: eventsRouteSchema, config: { access: 'events' } }, (request, reply) => {
-    const refused = refusal(request, 'events');
+    const refused = refusal(request, 'events', { type: 'EVENTS', spec: findCommand('EVENTS'), params: new Map() });
     if (refused) return sendProblem(reply, refused.status, { resultCode: ResultCode.API_COMMAND_NOT_ALLOWED, detail: refused.message });
     const selection = restEventSelection(request.query, request.headers['last-event-id']);
     if ('problem' in selection) {

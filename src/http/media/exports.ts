@@ -23,6 +23,7 @@ import { multiExportZip } from '../../media/zip-export.js';
 import { describeCoreFailure } from '../core-failures.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import { sendResult } from '../webapi/result-reply.js';
+import { noteResult } from '../access/plugin.js';
 import { sendMediaStream } from './media-response.js';
 import type { WebApiCall } from '../webapi/parameters.js';
 
@@ -133,7 +134,12 @@ export function exportHandler(options: ExportOptions) {
   const { catalog, files, slots, metrics } = options;
   metrics.activeTranscodes = () => slots.active;
 
-  return async (spec: CommandSpec, call: WebApiCall, request: FastifyRequest, reply: FastifyReply, refuse: Refusal = sendResult): Promise<FastifyReply> => {
+  return async (spec: CommandSpec, call: WebApiCall, request: FastifyRequest, reply: FastifyReply, refuseAs: Refusal = sendResult): Promise<FastifyReply> => {
+    // Every refusal's RESULTCODE goes to the export's audit line.
+    const refuse: Refusal = (r, status, header, code, message) => {
+      noteResult(request, code, undefined);
+      return refuseAs(r, status, header, code, message);
+    };
     const requestId = call.requestId!.trim();
     const params = canonicalParams(spec, call.params);
     const problems = checkParams(spec, params);
@@ -221,6 +227,7 @@ export function exportHandler(options: ExportOptions) {
 
     metrics.exportRequests.inc({ function: spec.type, format });
     let bytes = 0;
+    if (request.audit) request.audit.bytes = () => bytes;
     reply.raw.once('close', () => {
       // A caller gone before the end: stop everything still working for it.
       if (!reply.raw.writableFinished) abort.abort(new Error('the caller went away'));

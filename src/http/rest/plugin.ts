@@ -7,7 +7,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { checkParams, commands, findCommand, findParam, isValidRequestId, unknownTypeScope, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
-import { refusal } from '../access/plugin.js';
+import { noteResult, refusal } from '../access/plugin.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
 import { ResultCode, httpStatusForResultCode, isSuccessCode } from '../../protocol/result-codes.js';
@@ -91,8 +91,14 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
       request,
       reply,
       { type, requestId: header.requestId, xml: buildRequest(type, requestId, params) },
-      (answer) => sendAnswer(reply, spec, answer, requestId),
-      (failure) => refuseAsProblem(reply, failure.httpStatus, header, failure.resultCode, failure.message),
+      (answer) => {
+        noteResult(request, answer.resultCode, answer.resultType);
+        sendAnswer(reply, spec, answer, requestId);
+      },
+      (failure) => {
+        noteResult(request, failure.resultCode, undefined);
+        refuseAsProblem(reply, failure.httpStatus, header, failure.resultCode, failure.message);
+      },
     );
     // Not the pending reply: Fastify would await that thenable with a listener on the response.
     return undefined;
@@ -143,7 +149,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         if (unknown.length > 0) {
           return refuseAsProblem(reply, 400, { type: spec.type, requestId: String(requestId) }, ResultCode.API_INVALID_MESSAGE_FORMAT, `${unknown.join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not apply with ${operation.variantField}=${route.variant?.value}.`);
         }
-        const refused = refusal(request, spec.scope);
+        const refused = refusal(request, spec.scope, { type: spec.type, spec, params });
         if (refused) return refuseAsProblem(reply, refused.status, { type: spec.type, requestId: String(requestId) }, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
         // What a schema cannot say: blank values where one is required, at most one of a group.
         if (spec.servedBy !== 'gateway') {
@@ -221,8 +227,6 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
       const type = (request.params as { type: string }).type.toUpperCase();
       const spec = findCommand(type);
       // A type the catalog does not know may do anything at the core: admin.
-      const refused = refusal(request, spec?.scope ?? unknownTypeScope);
-      if (refused) return refuseAsProblem(reply, refused.status, { type, requestId: undefined }, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
       const body = (request.body ?? {}) as Fields;
       let requestId: number | undefined;
       const params = new Map<string, string>();
@@ -239,6 +243,9 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         if (requestEnvelopeNames.has(name)) return refuseAsProblem(reply, 400, { type, requestId: undefined }, ResultCode.API_INVALID_MESSAGE_FORMAT, `${field} is not a parameter: the command is the one the path names.`);
         params.set(name, wireValue(param, value));
       }
+      // A type the catalog does not know may do anything at the core: admin.
+      const refused = refusal(request, spec?.scope ?? unknownTypeScope, { type, spec, params });
+      if (refused) return refuseAsProblem(reply, refused.status, { type, requestId: undefined }, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
       return carryOut(request, reply, spec, spec?.type ?? type, requestId ?? nextRequestId(), params);
     },
   });

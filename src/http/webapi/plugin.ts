@@ -9,7 +9,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gatekeeper } from '../../access/gatekeeper.js';
 import { findCommand, isValidRequestId, unknownTypeScope, type CommandSpec } from '../../protocol/catalog.js';
-import { challenge, identify, refusal } from '../access/plugin.js';
+import { challenge, identify, noteResult, refusal } from '../access/plugin.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { buildRequest } from '../../protocol/xml.js';
 import { askCore, type CoreSender } from '../core-call.js';
@@ -121,7 +121,7 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     }
     if (!type) return sendResult(reply, 400, merged.call, ResultCode.API_INVALID_MESSAGE_FORMAT, 'The call has no type parameter.');
     const spec = findCommand(type);
-    const refused = refusal(request, spec?.scope ?? unknownTypeScope);
+    const refused = refusal(request, spec?.scope ?? unknownTypeScope, { type, spec, params });
     if (refused) return sendResult(reply, refused.status, merged.call, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
     if (!isValidRequestId(requestId, spec?.minRequestId ?? 1)) {
       return sendResult(reply, 400, merged.call, ResultCode.API_REQUESTID_INVALID, 'REQUESTID must be a positive integer no larger than 2147483647.');
@@ -144,8 +144,14 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
       request,
       reply,
       { type, requestId: id, xml: buildRequest(type, id, params) },
-      (answer) => reply.type(xmlType).send(answer.bytes),
-      (failure) => sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message),
+      (answer) => {
+        noteResult(request, answer.resultCode, answer.resultType);
+        reply.type(xmlType).send(answer.bytes);
+      },
+      (failure) => {
+        noteResult(request, failure.resultCode, undefined);
+        sendResult(reply, failure.httpStatus, merged.call, failure.resultCode, failure.message);
+      },
     );
     return undefined;
   };

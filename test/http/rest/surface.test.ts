@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { commands, type ParamSpec } from '../../../src/protocol/catalog.js';
 import { childText, parseXml } from '../../../src/protocol/xml.js';
+import { sampleParams } from './samples.js';
 import { startTestGateway, type TestGateway } from '../gateway-harness.js';
 import { SseClient } from '../sse-client.js';
 
@@ -318,26 +319,6 @@ describe('validation before the core', () => {
     assert.match(received[0]!, /<USER9>&lt;\/USER9&gt;&lt;TYPE&gt;CALLSTOP&lt;\/TYPE&gt;&amp;<\/USER9>/);
   });
 });
-
-/** Parameters that satisfy a command's rules, as XML names and text. */
-function sampleParams(spec: (typeof commands)[number]): [string, string][] {
-  const sample = (param: ParamSpec): string => {
-    if (param.list) return '10121967,10121968';
-    switch (param.type) {
-      case 'int32':
-      case 'int64':
-        return '1';
-      case 'flag':
-        return 'Y';
-      case 'enum':
-        return param.values![0]!;
-      case 'text':
-        return param.name === 'UNIQUEFIELD' ? 'ident' : `${param.name.toLowerCase()}-1`.slice(0, param.maxLength ?? 255);
-    }
-  };
-  const names = new Set([...spec.required, ...spec.atLeastOneOf.map((group) => group[0]!)]);
-  return spec.params.filter((p) => names.has(p.name)).map((p) => [p.name, sample(p)]);
-}
 
 describe('POST /api/v1/commands/{type}', () => {
   test('every command of the catalog gives the same result as through the WebAPI', async () => {
