@@ -49,6 +49,8 @@ export interface GatewayConfig {
     metricsAuth: boolean;
     /** Where the audit trail is appended; undefined: the main log, with "audit": true. */
     auditFile: string | undefined;
+    /** OIDC_ISSUER and OIDC_AUDIENCE: access tokens of that provider are accepted. */
+    oidc: { issuer: string; audience: string } | undefined;
   };
   /** How exports find recordings. */
   recordings: {
@@ -134,6 +136,8 @@ const settings = {
   webApiCidrScopes: { env: 'WEBAPI_CIDR_SCOPES', flag: 'webapi-cidr-scopes', help: 'the scopes those callers get', default: '*' },
   corsOrigins: { env: 'CORS_ORIGINS', flag: 'cors-origins', help: 'web origins allowed to call the gateway, e.g. https://crm.example.com' },
   metricsAuth: { env: 'METRICS_AUTH', flag: 'metrics-auth', help: 'true: /metrics needs the metrics scope', default: 'false' },
+  oidcIssuer: { env: 'OIDC_ISSUER', flag: 'oidc-issuer', help: 'an OpenID provider whose access tokens (JWT) are accepted, e.g. https://login.example.com/realms/x' },
+  oidcAudience: { env: 'OIDC_AUDIENCE', flag: 'oidc-audience', help: "the audience those tokens must name (the gateway's resource identifier)" },
   auditLogFile: { env: 'AUDIT_LOG_FILE', flag: 'audit-log-file', help: 'append the audit trail there (reopened on SIGHUP); default: the main log' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
   maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
@@ -215,6 +219,12 @@ function origins(value: string | undefined): string[] {
   return given;
 }
 
+function oidcSettings(issuer: string | undefined, audience: string | undefined): { issuer: string; audience: string } | undefined {
+  if (!issuer && !audience) return undefined;
+  if (!issuer || !audience) throw new ConfigError('OIDC needs both OIDC_ISSUER and OIDC_AUDIENCE');
+  return { issuer, audience };
+}
+
 function recordingSources(value: string): RecordingSourceName[] {
   const names = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
   const unknown = names.filter((n) => !(recordingSourceOrder as readonly string[]).includes(n));
@@ -285,6 +295,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       corsOrigins: origins(get('corsOrigins')),
       metricsAuth: boolean('METRICS_AUTH', get('metricsAuth')!),
       auditFile: get('auditLogFile'),
+      oidc: oidcSettings(get('oidcIssuer'), get('oidcAudience')),
     },
     recordings: {
       sources: recordingSources(get('recordingSources')!),

@@ -21,6 +21,7 @@ import { RecorderClock } from './recordings/recorder-clock.js';
 import { ApiKeyStore, networkList } from './access/api-keys.js';
 import { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
+import { OidcVerifier } from './access/oidc.js';
 import { runKeysCommand } from './access/keys-cli.js';
 
 async function main(): Promise<void> {
@@ -118,10 +119,12 @@ async function main(): Promise<void> {
         ? logger.error({ file: config.access.keysFile, reason: outcome.error.message }, 'the keys file cannot be read; the keys read before stay in force')
         : logger.info({ file: config.access.keysFile, keys: outcome.keys }, 'API keys read again'),
   });
+  // The verifier checks its options (an https issuer) when it is made: a bad one stops the start.
+  const tokens = config.access.oidc ? new OidcVerifier(config.access.oidc) : undefined;
   const gatekeeper = new Gatekeeper({
     open: config.access.open,
     keys,
-    tokens: undefined,
+    tokens,
     webApiNetworks:
       config.access.webApiCidrs.length > 0
         ? { list: networkList(config.access.webApiCidrs), cidrs: config.access.webApiCidrs, scopes: new Set(config.access.webApiCidrScopes) }
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
       await events.close();
       await catalog.close();
       keys.close();
+      tokens?.close();
       await auditTrail.close();
       await pool.close();
       await sim?.close();
