@@ -136,6 +136,8 @@ async function main(): Promise<void> {
       CORE_EVENT_PORT: String(eventPort),
       GATEWAY_DATA_DIR: path.join(logDir!, name),
       API_KEYS_FILE: path.join(logDir!, name, 'api-keys.yaml'),
+      // Counted, as in production, but never reached: the benchmark measures the path, not the limit.
+      RATE_LIMIT_MAX: '1000000000',
     });
     const startGateway = (port: number, name: string, log: string): ChildProcess => {
       const fd = openSync(log, 'w');

@@ -7,7 +7,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
 import type { AccessRefused } from './access/principal.js';
-import { accessPlugin } from './http/access/plugin.js';
+import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
+import { accessPlugin, callerKey } from './http/access/plugin.js';
 import { sendProblem } from './http/rest/problem.js';
 import { sendResult } from './http/webapi/result-reply.js';
 import { webApiHeaderOf } from './http/webapi/plugin.js';
@@ -47,6 +48,11 @@ export interface AppDependencies {
    * callers only, with every scope.
    */
   access?: { gatekeeper: Gatekeeper; webApiQueryKeys: boolean; metricsAuth: boolean; auditTrail?: AuditTrail };
+  /**
+   * Requests per window for each credential (a key may set its own), or address without one; the
+   * store is @fastify/rate-limit's (in memory by default; a shared one for several replicas).
+   */
+  rateLimit?: { max: number; windowMs: number; store?: RateLimitOptions['store'] };
   /**
    * The one subscription to the core's event port, shared by the listeners of one gateway. Without
    * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
@@ -125,6 +131,22 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       metrics: refuseAsProblem,
     },
   });
+  if (deps.rateLimit) {
+    const { max, windowMs, store } = deps.rateLimit;
+    app.register(rateLimit, {
+      // After the access hook, which knows the caller; open routes (/livez, /readyz, /docs) are not counted.
+      hook: 'onRequest',
+      allowList: (request) => request.routeOptions.config?.access === undefined,
+      keyGenerator: callerKey,
+      max: (request) => request.principal?.rateLimit?.max ?? max,
+      timeWindow: (request) => request.principal?.rateLimit?.windowMs ?? windowMs,
+      // RateLimit-Limit, -Remaining, -Reset and Retry-After.
+      enableDraftSpec: true,
+      ...(store ? { store } : {}),
+      // Thrown to the route's error handler, which answers in its surface's format.
+      errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests: at most ${context.max} in this caller's window; try again in ${context.after}.`), { statusCode: 429 }),
+    });
+  }
   app.register(docsPlugin);
   const catalog = deps.exports?.catalog;
   if (catalog) metrics.recordingSources = () => catalog.statuses();

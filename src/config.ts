@@ -33,6 +33,7 @@ export interface GatewayConfig {
     /** Undefined: ffmpeg on PATH, else the binary that npm installed. */
     ffmpegPath: string | undefined;
     maxTranscodes: number;
+    maxTranscodesPerCredential: number;
   };
   /** Where the gateway keeps its own state (the recordings' event index). */
   dataDir: string;
@@ -51,6 +52,8 @@ export interface GatewayConfig {
     auditFile: string | undefined;
     /** OIDC_ISSUER and OIDC_AUDIENCE: access tokens of that provider are accepted. */
     oidc: { issuer: string; audience: string } | undefined;
+    /** Requests per window for each credential (or address without one); undefined: no limit. */
+    rateLimit: { max: number; windowMs: number } | undefined;
   };
   /** How exports find recordings. */
   recordings: {
@@ -138,6 +141,14 @@ const settings = {
   metricsAuth: { env: 'METRICS_AUTH', flag: 'metrics-auth', help: 'true: /metrics needs the metrics scope', default: 'false' },
   oidcIssuer: { env: 'OIDC_ISSUER', flag: 'oidc-issuer', help: 'an OpenID provider whose access tokens (JWT) are accepted, e.g. https://login.example.com/realms/x' },
   oidcAudience: { env: 'OIDC_AUDIENCE', flag: 'oidc-audience', help: "the audience those tokens must name (the gateway's resource identifier)" },
+  rateLimitMax: { env: 'RATE_LIMIT_MAX', flag: 'rate-limit-max', help: 'requests per window for each credential (or address without one); 0: no limit', default: '6000' },
+  rateLimitWindowMs: { env: 'RATE_LIMIT_WINDOW_MS', flag: 'rate-limit-window-ms', help: 'the window of RATE_LIMIT_MAX', default: '60000' },
+  maxTranscodesPerCredential: {
+    env: 'EXPORT_MAX_TRANSCODES_PER_CREDENTIAL',
+    flag: 'export-max-transcodes-per-credential',
+    help: "of those, how many one credential's exports may run",
+    default: '2',
+  },
   auditLogFile: { env: 'AUDIT_LOG_FILE', flag: 'audit-log-file', help: 'append the audit trail there (reopened on SIGHUP); default: the main log' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
   maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
@@ -219,6 +230,10 @@ function origins(value: string | undefined): string[] {
   return given;
 }
 
+function rateLimitOf(max: number, windowMs: number): { max: number; windowMs: number } | undefined {
+  return max === 0 ? undefined : { max, windowMs };
+}
+
 function oidcSettings(issuer: string | undefined, audience: string | undefined): { issuer: string; audience: string } | undefined {
   if (!issuer && !audience) return undefined;
   if (!issuer || !audience) throw new ConfigError('OIDC needs both OIDC_ISSUER and OIDC_AUDIENCE');
@@ -283,6 +298,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       pathMap: get('pathMap'),
       ffmpegPath: get('ffmpegPath'),
       maxTranscodes: integer('EXPORT_MAX_TRANSCODES', get('maxTranscodes')!, 1, 256),
+      maxTranscodesPerCredential: integer('EXPORT_MAX_TRANSCODES_PER_CREDENTIAL', get('maxTranscodesPerCredential')!, 1, 256),
     },
     // Beside the embedded simulator's by default: one folder holds everything `npm start` keeps.
     dataDir,
@@ -296,6 +312,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       metricsAuth: boolean('METRICS_AUTH', get('metricsAuth')!),
       auditFile: get('auditLogFile'),
       oidc: oidcSettings(get('oidcIssuer'), get('oidcAudience')),
+      rateLimit: rateLimitOf(integer('RATE_LIMIT_MAX', get('rateLimitMax')!, 0, 1_000_000_000), integer('RATE_LIMIT_WINDOW_MS', get('rateLimitWindowMs')!, 1, 86_400_000)),
     },
     recordings: {
       sources: recordingSources(get('recordingSources')!),

@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     catalog,
     files,
     ffmpeg: () => locateFfmpeg(config.exports.ffmpegPath),
-    slots: new TranscodeSlots(config.exports.maxTranscodes),
+    slots: new TranscodeSlots(config.exports.maxTranscodes, config.exports.maxTranscodesPerCredential),
   };
   const keys = new ApiKeyStore({
     file: config.access.keysFile,
@@ -138,6 +138,7 @@ async function main(): Promise<void> {
     pool,
     metrics,
     access: { gatekeeper, webApiQueryKeys: config.access.webApiQueryKeys, metricsAuth: config.access.metricsAuth, auditTrail },
+    ...(config.access.rateLimit ? { rateLimit: config.access.rateLimit } : {}),
     coreTimeoutMs: config.core.timeoutMs,
     logger,
     exports,

@@ -208,3 +208,39 @@ describe('protected mode and cross-site requests', () => {
     }
   });
 });
+
+describe('rate limits', () => {
+  test('per credential: 429 with Retry-After and RateLimit headers, as RESULT 47 on the WebAPI and problem+json on REST; a key may have its own; the window resets', async () => {
+    const file = path.join(dir, 'limited.yaml');
+    const slow = runKeysCommand(['create', '--name', 'slow', '--scopes', 'status', '--file', file], file).split('\n')[0]!;
+    const other = runKeysCommand(['create', '--name', 'other', '--scopes', 'status', '--file', file], file).split('\n')[0]!;
+    const roomy = runKeysCommand(['create', '--name', 'roomy', '--scopes', 'status', '--rate-limit', '6/60000', '--file', file], file).split('\n')[0]!;
+    const limitedKeys = new ApiKeyStore({ file });
+    const gatekeeper = new Gatekeeper({ open: false, keys: limitedKeys, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set() });
+    const limited = await startTestGateway({ seed: false }, {}, { sim: gw.sim, access: { gatekeeper, webApiQueryKeys: false, metricsAuth: false }, rateLimit: { max: 3, windowMs: 1500 } });
+    try {
+      const call = (key: string, url = '/webAPI.aspx?type=test&requestid=9') => fetch(`${limited.url}${url}`, { headers: { 'x-api-key': key } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await call(slow)).status);
+      const over = await call(slow);
+      assert.deepEqual([...statuses, over.status], [200, 200, 200, 429]);
+      assert.ok(Number(over.headers.get('retry-after')) >= 1);
+      assert.equal(over.headers.get('ratelimit-limit'), '3');
+      assert.equal(over.headers.get('ratelimit-remaining'), '0');
+      const root = parseXml(await over.text());
+      assert.deepEqual([childText(root, 'RESULTCODE'), childText(root, 'REQUESTTYPE'), childText(root, 'REQUESTID')], ['47', 'TEST', '9']);
+      const rest = await call(slow, '/api/v1/devices');
+      assert.equal(rest.status, 429);
+      assert.equal(((await rest.json()) as { resultCode: number }).resultCode, 47);
+      assert.equal((await call(other)).status, 200, 'another credential has its own count');
+      for (let i = 0; i < 6; i++) assert.equal((await call(roomy)).status, 200, `its own limit, request ${i + 1}`);
+      assert.equal((await call(roomy)).status, 429);
+      assert.equal((await fetch(`${limited.url}/livez`)).status, 200, 'open routes are not counted');
+      await new Promise((r) => setTimeout(r, 1600));
+      assert.equal((await call(slow)).status, 200, 'a new window');
+    } finally {
+      await limited.close();
+      limitedKeys.close();
+    }
+  });
+});

@@ -27,6 +27,9 @@ export interface TestGatewayOptions {
   listenHost?: string;
   /** Who callers are (default: protected mode, loopback callers with every scope). */
   access?: AppDependencies['access'];
+  rateLimit?: AppDependencies['rateLimit'];
+  /** Where the gateway logs (default: nowhere, at level silent). */
+  logger?: AppDependencies['logger'];
   /** A simulator to use instead of starting one; it is left running on close. */
   sim?: RunningSimulator;
   /** Serve EXPORT, COMBINEDEXPORT and MULTIEXPORT from the simulator's recordings (default true). */
@@ -128,10 +131,11 @@ export async function attachTestGateway(
   });
   const app = buildApp({
     ...(options.access ? { access: options.access } : {}),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     pool,
     metrics,
     coreTimeoutMs: timeoutMs,
-    logLevel: 'silent',
+    ...(options.logger ? { logger: options.logger } : { logLevel: 'silent' }),
     exports,
     events: { subscription: events, heartbeatMs: heartbeatMs ?? 15_000, stallMs, highWaterMark, closeGraceMs },
   });

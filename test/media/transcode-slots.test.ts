@@ -46,3 +46,19 @@ describe('TranscodeSlots', () => {
     assert.throws(() => new TranscodeSlots(1.5), RangeError);
   });
 });
+
+test('one owner holds at most its share; others still get the rest', () => {
+  const slots = new TranscodeSlots(3, 2);
+  const a1 = slots.tryAcquire('key:a');
+  const a2 = slots.tryAcquire('key:a');
+  assert.ok(a1 && a2);
+  assert.equal(slots.tryAcquire('key:a'), undefined, 'past its share');
+  const b = slots.tryAcquire('key:b');
+  assert.ok(b);
+  assert.equal(slots.tryAcquire('key:c'), undefined, 'all taken');
+  a1();
+  a1();
+  assert.ok(slots.tryAcquire('key:c'), 'a released slot is free again, once');
+  assert.equal(slots.active, 3);
+  assert.throws(() => new TranscodeSlots(3, -1), RangeError);
+});

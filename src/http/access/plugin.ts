@@ -118,6 +118,15 @@ export function refusal(request: FastifyRequest, scope: Scope, command?: { type:
   return refused;
 }
 
+/**
+ * Who to count a request against, for rate limits and shares: its credential, or its address when
+ * it came in without one (protected mode, a network rule).
+ */
+export function callerKey(request: FastifyRequest): string {
+  const principal = request.principal;
+  return principal && !principal.credentialLess ? `${principal.kind}:${principal.name}` : `address:${request.ip}`;
+}
+
 /** The RESULTCODE a command was answered with, for its audit line. */
 export function noteResult(request: FastifyRequest, resultCode: number | undefined, resultType: string | undefined): void {
   if (!request.audit) return;

@@ -23,7 +23,7 @@ import { multiExportZip } from '../../media/zip-export.js';
 import { describeCoreFailure } from '../core-failures.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import { sendResult } from '../webapi/result-reply.js';
-import { noteResult } from '../access/plugin.js';
+import { callerKey, noteResult } from '../access/plugin.js';
 import { sendMediaStream } from './media-response.js';
 import type { WebApiCall } from '../webapi/parameters.js';
 
@@ -197,10 +197,11 @@ export function exportHandler(options: ExportOptions) {
     let release: (() => void) | undefined;
     if (body.usesFfmpeg && !ffmpeg) return refuse(reply, 501, call, ResultCode.API_COMMAND_NOT_SUPPORTED, `No ffmpeg is available to export ${format}.`);
     if (body.usesFfmpeg && !head) {
-      release = slots.tryAcquire();
+      // Shared by every caller, and at most a caller's share to each credential (or address).
+      release = slots.tryAcquire(callerKey(request));
       if (!release) {
         reply.header('retry-after', '5');
-        return refuse(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot is busy; try again shortly.');
+        return refuse(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot this caller may use is busy; try again shortly.');
       }
     }
 

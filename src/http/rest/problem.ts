@@ -80,7 +80,7 @@ export function sendErrorProblem(error: FastifyError, request: FastifyRequest, r
   const problem = problemOfError(error);
   if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, problem.status, {
-    resultCode: problem.status >= 500 ? ResultCode.API_ERROR_UNKNOWN : ResultCode.API_INVALID_MESSAGE_FORMAT,
+    resultCode: problem.status >= 500 ? ResultCode.API_ERROR_UNKNOWN : problem.status === 429 ? ResultCode.API_COMMAND_QUEUE_FULL : ResultCode.API_INVALID_MESSAGE_FORMAT,
     detail: problem.detail,
     ...(problem.errors ? { errors: problem.errors } : {}),
   });

@@ -162,6 +162,8 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const header = webApiHeaderOf(request);
     const status = error.statusCode;
+    // Past a caller's rate: the queue of what it may send is full, in the table's words.
+    if (status === 429) return sendResult(reply, 429, header, ResultCode.API_COMMAND_QUEUE_FULL, error.message);
     if (status !== undefined && status >= 400 && status < 500) {
       return sendResult(reply, status, header, ResultCode.API_INVALID_MESSAGE_FORMAT, bodyProblem(error, request) ?? error.message);
     }
