@@ -23,6 +23,7 @@ import { buildLazyValidator } from './http/lazy-validators.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin } from './http/ops/plugin.js';
 import { RequestRecorder, requestIdHeader } from './http/ops/request-record.js';
+import { redactLogLine, redactUrl, redactedLogPaths, redactedValue } from './http/ops/log-redaction.js';
 import { webApiPlugin } from './http/webapi/plugin.js';
 import { restPlugin } from './http/rest/plugin.js';
 import { restPrefix } from './http/rest/operations.js';
@@ -47,7 +48,7 @@ export interface AppDependencies {
    * Who callers are and what they may do. Without it the gateway is in protected mode: loopback
    * callers only, with every scope.
    */
-  access?: { gatekeeper: Gatekeeper; webApiQueryKeys: boolean; metricsAuth: boolean; auditTrail?: AuditTrail };
+  access?: { gatekeeper: Gatekeeper; webApiQueryKeys: boolean; metricsAuth: boolean; auditTrail?: AuditTrail; oidcIssuer?: string };
   /**
    * Requests per window for each credential (a key may set its own), or address without one; the
    * store is @fastify/rate-limit's (in memory by default; a shared one for several replicas).
@@ -72,16 +73,10 @@ function requestIdSource(): () => string {
   return () => `${prefix}-${(++sequence).toString(36)}`;
 }
 
-/** Query parameters whose values never reach a log line. */
-const secretParams = /([?&](?:password|encrypt_password)=)[^&]*/gi;
-
-export function redactUrl(url: string | undefined): string {
-  return (url ?? '').replace(secretParams, '$1[redacted]');
-}
-
 /**
- * The gateway's logger: JSON lines on `destination` (stdout by default). Request lines never carry a
- * query string's password.
+ * The gateway's logger: JSON lines on `destination` (stdout by default). No line carries a secret
+ * (http/ops/log-redaction): request URLs are redacted where they are serialized, credential headers
+ * by path, and every finished line once more for what Fastify and libraries write of their own.
  */
 export function createLogger(level: string, destination?: DestinationStream): FastifyBaseLogger {
   const options = {
@@ -89,6 +84,8 @@ export function createLogger(level: string, destination?: DestinationStream): Fa
     serializers: {
       req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }),
     },
+    redact: { paths: [...redactedLogPaths], censor: redactedValue },
+    hooks: { streamWrite: redactLogLine },
   };
   return destination ? pino(options, destination) : pino(options);
 }
@@ -119,6 +116,12 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     schemaController: { compilersFactory: { buildValidator: buildLazyValidator } },
   };
   const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  // Fastify's own 404 logs the raw URL, query string and all, and echoes it in its body.
+  app.setNotFoundHandler((request, reply) => {
+    request.log.info({ method: request.method, url: redactUrl(request.url) }, 'no route');
+    const path = redactUrl(request.url.split('?')[0]);
+    return sendProblem(reply, 404, { resultCode: ResultCode.API_INVALID_REQUEST_TYPE, detail: `No route ${request.method} ${path}; see /docs.` });
+  });
   const access = deps.access ?? { gatekeeper: protectedGatekeeper, webApiQueryKeys: false, metricsAuth: false };
   app.register(accessPlugin, {
     gatekeeper: access.gatekeeper,
@@ -147,7 +150,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests: at most ${context.max} in this caller's window; try again in ${context.after}.`), { statusCode: 429 }),
     });
   }
-  app.register(docsPlugin);
+  app.register(docsPlugin, { oidcIssuer: access.oidcIssuer });
   const catalog = deps.exports?.catalog;
   if (catalog) metrics.recordingSources = () => catalog.statuses();
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up, recordingSources: catalog && (() => catalog.statuses()), metricsAuth: access.metricsAuth });

@@ -137,7 +137,13 @@ async function main(): Promise<void> {
   const common = {
     pool,
     metrics,
-    access: { gatekeeper, webApiQueryKeys: config.access.webApiQueryKeys, metricsAuth: config.access.metricsAuth, auditTrail },
+    access: {
+      gatekeeper,
+      webApiQueryKeys: config.access.webApiQueryKeys,
+      metricsAuth: config.access.metricsAuth,
+      auditTrail,
+      ...(config.access.oidc ? { oidcIssuer: config.access.oidc.issuer } : {}),
+    },
     ...(config.access.rateLimit ? { rateLimit: config.access.rateLimit } : {}),
     coreTimeoutMs: config.core.timeoutMs,
     logger,

@@ -7,8 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { ApiKeyStore } from '../../src/access/api-keys.js';
+import { Gatekeeper } from '../../src/access/gatekeeper.js';
+import { runKeysCommand } from '../../src/access/keys-cli.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
 const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -84,4 +89,42 @@ test('GET /webAPI.aspx: the command\'s parameters, given as an object, reach the
 test('the page loaded nothing from elsewhere and the browser reported no error', () => {
   assert.deepEqual(foreignRequests, []);
   assert.deepEqual(browserErrors, []);
+});
+
+test('Authorize with an API key: refused (401) before, answered (200) after', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swagger-keys-'));
+  const file = path.join(dir, 'keys.yaml');
+  const key = runKeysCommand(['create', '--name', 'swagger', '--scopes', 'status', '--file', file], file).split('\n')[0]!;
+  const keys = new ApiKeyStore({ file });
+  const gatekeeper = new Gatekeeper({ open: false, keys, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set() });
+  const guarded = await startTestGateway({ seed: false }, {}, { sim: gw.sim, access: { gatekeeper, webApiQueryKeys: false, metricsAuth: false } });
+  const guardedPage = await browser!.newPage();
+  guardedPage.setDefaultTimeout(20_000);
+  try {
+    await guardedPage.goto(`${guarded.url}/docs`);
+    const operation = guardedPage.locator('#operations-devices-getDevices');
+    await operation.locator('.opblock-summary-control').click();
+    await operation.getByRole('button', { name: 'Try it out' }).click();
+    const execute = async (): Promise<string> => {
+      await operation.getByRole('button', { name: 'Execute' }).click();
+      const status = operation.locator('.live-responses-table tr.response .response-col_status').first();
+      await status.waitFor();
+      const text = (await status.innerText()).trim();
+      await operation.getByRole('button', { name: 'Clear' }).click();
+      return text;
+    };
+    assert.equal(await execute(), '401');
+    await guardedPage.locator('.auth-wrapper .authorize').click();
+    const dialog = guardedPage.locator('.modal-ux');
+    const scheme = dialog.locator('.auth-container').filter({ hasText: 'X-API-Key' });
+    await scheme.locator('input').fill(key);
+    await scheme.locator('button.authorize').click();
+    await dialog.locator('button.btn-done').first().click();
+    assert.equal(await execute(), '200');
+  } finally {
+    await guardedPage.close();
+    await guarded.close();
+    keys.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

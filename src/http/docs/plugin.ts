@@ -69,7 +69,23 @@ export function openApiText(document: unknown): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-const docs: FastifyPluginAsync = async (app) => {
+/** How a caller shows who it is: an API key in either header, or an OIDC access token. */
+function securitySchemes(oidcIssuer: string | undefined): Record<string, OpenAPIV3_1.SecuritySchemeObject> {
+  return {
+    apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key of the gateway (upk_...), made with `uptivity-gateway keys create`.' },
+    bearer: { type: 'http', scheme: 'bearer', description: 'An API key, or an access token of the OpenID provider the gateway trusts (OIDC_ISSUER).' },
+    ...(oidcIssuer
+      ? { oidc: { type: 'openIdConnect' as const, openIdConnectUrl: `${oidcIssuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, description: 'Access tokens of the OpenID provider, with the operation\'s scopes.' } }
+      : {}),
+  };
+}
+
+export interface DocsOptions {
+  /** OIDC_ISSUER: the document then offers OpenID Connect with each operation's scopes. */
+  oidcIssuer?: string | undefined;
+}
+
+const docs: FastifyPluginAsync<DocsOptions> = async (app, { oidcIssuer }) => {
   const webApiRoutes = new Set<string>(webApiPaths);
   await app.register(fastifySwagger, {
     openapi: {
@@ -83,16 +99,23 @@ const docs: FastifyPluginAsync = async (app) => {
       // Relative: the server that serves the document, wherever it is deployed.
       servers: [{ url: '/', description: 'The gateway serving this document' }],
       tags,
-      // The gateway asks no credentials, like the WebAPI Service it replaces: it is meant for a
-      // trusted network. Said explicitly, so that no operation reads as if security were forgotten.
-      security: [],
+      components: { securitySchemes: securitySchemes(oidcIssuer) },
+      // Every operation needs a credential unless it says otherwise (/livez, /readyz): in protected
+      // mode, on loopback, the gateway lets callers in without one (see Access control).
+      security: [{ apiKey: [] }, { bearer: [] }],
       // openapi-types' 3.1 PathItemObject intersects the 3.0 and 3.1 operation types, which no 3.1
       // schema satisfies; the validator in the tests is the judge of this part instead.
       paths: { [webApiPaths[0]]: webApiPathItem() } as OpenAPIV3_1.PathsObject,
     },
     // The WebAPI's routes are described by webApiPathItem, not by a schema (see there); its .php
     // twin is the same contract under another name and would only double every operation.
-    transform: ({ schema, url }) => ({ schema: webApiRoutes.has(url) ? { ...schema, hide: true } : schema, url }),
+    // With an OpenID provider, an operation's scopes are its token's scopes.
+    transform: ({ schema, url }) => {
+      if (webApiRoutes.has(url)) return { schema: { ...schema, hide: true }, url };
+      const scopes = (schema as { 'x-scopes'?: string[] } | undefined)?.['x-scopes'];
+      if (!oidcIssuer || !scopes) return { schema, url };
+      return { schema: { ...schema, security: [{ apiKey: [] }, { bearer: [] }, { oidc: scopes }] }, url };
+    },
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: docsPath,

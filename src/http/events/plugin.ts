@@ -32,6 +32,7 @@ const eventClasses = [...new Set(eventSpecs.map((spec) => spec.eventClass))];
 
 export const eventsRouteSchema = {
   summary: 'Live events of the XML core (Server-Sent Events)',
+  'x-scopes': ['events'],
   description:
     'A text/event-stream of the CALLCOPYEVENTs of the XML core as JSON: each message has the event type as its event name, ' +
     'an increasing id, and as data {id, type, eventClass, module, eventXref, receivedAt, times, data}. ' +

@@ -25,6 +25,8 @@ const opsTags = ['ops'];
 
 const livezSchema = {
   operationId: 'getLivez',
+  // Open to anyone: probes carry no credential.
+  security: [],
   summary: 'Liveness: the process serves HTTP',
   description: "200 as long as the gateway answers HTTP. It does not look at the core (that is /readyz), so that an orchestrator does not restart the gateway for the core's outage.",
   tags: opsTags,
@@ -71,6 +73,7 @@ const readinessSchema = (status: string, core: string) => ({
 
 const readyzSchema = {
   operationId: 'getReadyz',
+  security: [],
   summary: 'Readiness: the XML core is reachable',
   description: 'Whether the gateway can serve calls now: 200 while the pool has a working connection to the XML core, 503 with Retry-After while it has none.',
   tags: opsTags,
@@ -84,8 +87,10 @@ const readyzSchema = {
   },
 };
 
-const metricsSchema = (contentType: string) => ({
+const metricsSchema = (contentType: string, metricsAuth: boolean) => ({
   operationId: 'getMetrics',
+  // Open unless METRICS_AUTH, then with the metrics scope.
+  ...(metricsAuth ? { 'x-scopes': ['metrics'] } : { security: [] }),
   summary: 'Prometheus metrics',
   description: 'HTTP requests by route, method and status; XML core requests by type and result; the connections and queue of the core pool; whether the core is up; exports; the process. In the Prometheus text format.',
   tags: opsTags,
@@ -111,7 +116,7 @@ const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp, rec
     if (coreIsUp()) return { status: 'ready', core: 'up', ...recordings };
     return reply.code(503).header('retry-after', '5').send({ status: 'not ready', core: 'down', ...recordings });
   });
-  app.get('/metrics', { logLevel: 'warn', schema: metricsSchema(metrics.registry.contentType), ...(metricsAuth ? { config: { access: 'metrics' } } : {}) }, async (request, reply) => {
+  app.get('/metrics', { logLevel: 'warn', schema: metricsSchema(metrics.registry.contentType, metricsAuth ?? false), ...(metricsAuth ? { config: { access: 'metrics' } } : {}) }, async (request, reply) => {
     if (metricsAuth) {
       const refused = refusal(request, 'metrics');
       if (refused) return sendProblem(reply as FastifyReply, refused.status, { resultCode: ResultCode.API_COMMAND_NOT_ALLOWED, detail: refused.message });

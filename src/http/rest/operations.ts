@@ -131,9 +131,14 @@ function jsonResponses(example: Record<string, unknown>): JsonSchema {
   };
 }
 
+const problem = (description: string): JsonSchema => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
+
 const problemResponses: JsonSchema = {
-  '4XX': { description: 'The request was refused (bad input 400, not found 404, conflict 409...).', content: { 'application/problem+json': { schema: problemSchema } } },
-  '5XX': { description: 'The core could not be reached (503), did not answer in time (504) or failed.', content: { 'application/problem+json': { schema: problemSchema } } },
+  401: problem('No credential, or one that is not valid: an API key as X-API-Key or Authorization: Bearer, or an access token (WWW-Authenticate says so).'),
+  403: problem("The credential lacks the operation's scope, or a caller without one is outside loopback (protected mode) or on another site's page."),
+  429: problem("Past the caller's rate limit: Retry-After and the RateLimit headers say when to try again."),
+  '4XX': problem('The request was refused: bad input 400, not found 404, conflict 409...'),
+  '5XX': problem('The core could not be reached (503), did not answer in time (504) or failed.'),
 };
 
 function operation(method: RestRoute['method'], path: string, bindings: CommandBinding[]): RestOperation {
@@ -180,9 +185,12 @@ function operation(method: RestRoute['method'], path: string, bindings: CommandB
 
   const summary = bindings.length === 1 ? (first.route.summary ?? first.spec.summary) : first.route.summary ?? bindings.map((b) => b.spec.summary).join(' / ');
   const okExample = { requestId: 7, result: { type: 'API_OK', code: ResultCode.API_OK, message: 'API_OK' } };
+  const scopes = [...new Set(bindings.map((b) => b.spec.scope))];
   const schema: JsonSchema = {
     summary,
-    description: describe(bindings),
+    description: `${describe(bindings)}\n\nNeeds the scope ${scopes.map((scope) => `\`${scope}\``).join(' or ')} (or \`*\`).`,
+    // The scopes a caller needs, for the security requirements the document states.
+    'x-scopes': scopes,
     tags: [path.split('/')[1]!],
     operationId: operationId(method, path),
     ...(Object.keys(params).length > 0

@@ -179,7 +179,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
     schema: {
       summary: 'Send any XML command with a JSON object of parameters.',
       description:
-        'Reaches every command of the XML API, including those without a resource route. Parameter names are the JSON names of the catalog (deviceId, sysUser, user9) or the XML names in any case (DEVICEID); values are strings, numbers, booleans (Y/N) or arrays (joined with commas). The core is the authority on what it accepts, as on the WebAPI: the answer is the same.',
+        'Needs the scope of the command (its catalog entry; `admin` for a type the catalog does not know). Reaches every command of the XML API, including those without a resource route. Parameter names are the JSON names of the catalog (deviceId, sysUser, user9) or the XML names in any case (DEVICEID); values are strings, numbers, booleans (Y/N) or arrays (joined with commas). The core is the authority on what it accepts, as on the WebAPI: the answer is the same.',
       tags: ['commands'],
       operationId: 'postCommandsByType',
       params: {

@@ -107,6 +107,26 @@ const responses: OpenAPIV3_1.ResponsesObject = {
       value: resultExample('TEST', '17', ResultCode.API_INVALID_MESSAGE_FORMAT, "A call's body is a form (application/x-www-form-urlencoded), not application/json."),
     },
   }),
+  401: {
+    ...xmlResponse('No credential, or one that is not valid (an API key as X-API-Key or Authorization: Bearer, or an access token); nothing was sent to the core.', {
+      none: { summary: 'no credential', value: resultExample('TEST', '17', ResultCode.API_COMMAND_NOT_ALLOWED, 'A credential is needed: Authorization: Bearer <API key or access token>, or X-API-Key: <API key>.') },
+    }),
+    headers: { 'WWW-Authenticate': { description: 'Bearer realm="uptivity-gateway"', schema: { type: 'string' } } },
+  },
+  403: xmlResponse("The credential lacks the command's scope, or a caller without one is outside loopback (protected mode) or on another site's page; nothing was sent to the core.", {
+    scope: { summary: 'a scope missing', value: resultExample('IMPORTUSER', '17', ResultCode.API_COMMAND_NOT_ALLOWED, 'This needs the scope admin; crm has calls, recordings:read.') },
+  }),
+  429: {
+    ...xmlResponse("Past the caller's rate limit.", {
+      limited: { summary: 'too many requests', value: resultExample('TEST', '17', ResultCode.API_COMMAND_QUEUE_FULL, "Too many requests: at most 6000 in this caller's window; try again in 12 seconds.") },
+    }),
+    headers: {
+      'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
+      'RateLimit-Limit': { description: 'Requests allowed per window.', schema: { type: 'integer' } },
+      'RateLimit-Remaining': { description: 'Requests left in this window.', schema: { type: 'integer' } },
+      'RateLimit-Reset': { description: 'Seconds until the window resets.', schema: { type: 'integer' } },
+    },
+  },
   500: xmlResponse('The gateway failed to handle the call. The failure is in its log; the answer says nothing of it.', {
     failed: { summary: 'a failure inside the gateway', value: resultExample('EXPORT', '17', ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The gateway failed to handle the call; see its log.') },
   }),
@@ -137,7 +157,9 @@ const description =
   'Calls the XML API the way the manual\'s "WebAPI Call Syntax" says: `type` names the command, `requestid` its REQUESTID, ' +
   'and every other parameter becomes an element of the XML request. The core\'s answer comes back verbatim as `text/xml`, ' +
   'HTTP 200 whatever its RESULTCODE; what the gateway itself refuses or cannot get an answer to is an XML RESULT of the ' +
-  "manual's table with a fitting HTTP status. EXPORT, COMBINEDEXPORT and MULTIEXPORT stream media from the recordings.";
+  "manual's table with a fitting HTTP status. EXPORT, COMBINEDEXPORT and MULTIEXPORT stream media from the recordings.\n\n" +
+  'Needs the scope of the command `type` names: `status`, `calls`, `recordings:read`, `recordings:export`, `events` or `admin` ' +
+  '(for a type the catalog does not know), or `*`. Networks of WEBAPI_ALLOW_CIDRS may call without a credential.';
 
 /** The path item of `/webAPI.aspx`: GET with the query string, POST with a form body too. */
 export function webApiPathItem(): Record<'get' | 'post', OpenAPIV3_1.OperationObject> {
