@@ -8,6 +8,7 @@
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { GatewayMetrics } from './metrics.js';
+import { redactUrl } from './log-redaction.js';
 
 export const requestIdHeader = 'x-request-id';
 
@@ -29,5 +30,13 @@ export class RequestRecorder extends LogController {
     const line = { method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10 };
     if (error) request.log.error({ ...line, err: error }, 'request');
     else request.log.info(line, 'request');
+  }
+
+  /**
+   * Fastify's own 404 (left only where a not-found handler itself calls for one) would log the raw
+   * URL, query string and all.
+   */
+  override routeNotFound(request: FastifyRequest): void {
+    request.log.info({ method: request.method, url: redactUrl(request.url) }, 'no route');
   }
 }
