@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
 import type { AccessRefused } from './access/principal.js';
+import helmet from '@fastify/helmet';
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import { accessPlugin, callerKey } from './http/access/plugin.js';
 import { sendProblem } from './http/rest/problem.js';
@@ -115,7 +116,12 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
     schemaController: { compilersFactory: { buildValidator: buildLazyValidator } },
   };
-  const app = Fastify((deps.https ? { ...options, https: deps.https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  // TLS 1.2 at least: 1.0 and 1.1 are broken and no client worth serving needs them.
+  const https = deps.https && { ...deps.https, minVersion: 'TLSv1.2' as const };
+  const app = Fastify((https ? { ...options, https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  // Security headers on every answer, media and event streams included. The API answers JSON and
+  // XML, not pages; /docs sets its own Content-Security-Policy. HSTS only where it means something.
+  app.register(helmet, { contentSecurityPolicy: false, hsts: https ? { maxAge: 31_536_000 } : false });
   // Fastify's own 404 logs the raw URL, query string and all, and echoes it in its body.
   app.setNotFoundHandler((request, reply) => {
     request.log.info({ method: request.method, url: redactUrl(request.url) }, 'no route');

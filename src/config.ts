@@ -13,7 +13,7 @@ import { recordingSourceOrder, type RecordingSourceName } from './recordings/rec
 export interface GatewayConfig {
   host: string;
   port: number;
-  tls: { certFile: string; keyFile: string; port: number } | undefined;
+  tls: { certFile: string; keyFile: string; port: number; httpMode: 'serve' | 'redirect' | 'off' } | undefined;
   core: {
     /** Undefined: run the simulator embedded and use it. */
     host: string | undefined;
@@ -75,6 +75,7 @@ export interface GatewayConfig {
     buffer: number;
     heartbeatMs: number;
     maxListeners: number;
+    maxPerCredential: number;
   };
 }
 
@@ -100,6 +101,7 @@ const settings = {
   tlsCert: { env: 'TLS_CERT_FILE', flag: 'tls-cert', help: 'PEM certificate; with --tls-key, also serve HTTPS' },
   tlsKey: { env: 'TLS_KEY_FILE', flag: 'tls-key', help: 'PEM private key' },
   tlsPort: { env: 'TLS_PORT', flag: 'tls-port', help: 'HTTPS port', default: '2013' },
+  httpMode: { env: 'HTTP_MODE', flag: 'http-mode', help: 'with TLS, plain HTTP on PORT: serve, redirect (to HTTPS) or off', default: 'serve' },
   pathMap: {
     env: 'RECORDINGS_PATH_MAP',
     flag: 'recordings-path-map',
@@ -154,6 +156,7 @@ const settings = {
   maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
   eventsHeartbeatMs: { env: 'EVENTS_HEARTBEAT_MS', flag: 'events-heartbeat-ms', help: 'interval of the event stream heartbeat comment', default: '15000' },
+  eventsMaxPerCredential: { env: 'EVENTS_MAX_PER_CREDENTIAL', flag: 'events-max-per-credential', help: 'event streams one credential (or address) may hold at once; past it, 429', default: '10' },
   eventsMaxListeners: { env: 'EVENTS_MAX_LISTENERS', flag: 'events-max-listeners', help: 'event stream clients at once; past it, 503', default: '1000' },
 } satisfies Record<string, Setting>;
 
@@ -182,6 +185,11 @@ function integer(name: string, value: string, min: number, max: number): number 
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+function httpMode(value: string): 'serve' | 'redirect' | 'off' {
+  if (value !== 'serve' && value !== 'redirect' && value !== 'off') throw new ConfigError(`HTTP_MODE must be serve, redirect or off, not ${JSON.stringify(value)}`);
+  return value;
 }
 
 function boolean(name: string, value: string): boolean {
@@ -279,10 +287,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
   const cert = get('tlsCert');
   const key = get('tlsKey');
   if (!!cert !== !!key) throw new ConfigError('TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+  if (!cert && get('httpMode') !== 'serve') throw new ConfigError('HTTP_MODE redirect or off needs TLS (TLS_CERT_FILE and TLS_KEY_FILE)');
   return {
     host: get('host')!,
     port: integer('PORT', get('port')!, 0, 65535),
-    tls: cert && key ? { certFile: cert, keyFile: key, port: integer('TLS_PORT', get('tlsPort')!, 0, 65535) } : undefined,
+    tls: cert && key ? { certFile: cert, keyFile: key, port: integer('TLS_PORT', get('tlsPort')!, 0, 65535), httpMode: httpMode(get('httpMode')!) } : undefined,
     core: {
       host: get('coreHost'),
       port: integer('CORE_PORT', get('corePort')!, 0, 65535),
@@ -328,6 +337,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       buffer: integer('EVENTS_BUFFER', get('eventsBuffer')!, 1, 100_000),
       heartbeatMs: integer('EVENTS_HEARTBEAT_MS', get('eventsHeartbeatMs')!, 100, 3_600_000),
       maxListeners: integer('EVENTS_MAX_LISTENERS', get('eventsMaxListeners')!, 1, 100_000),
+      maxPerCredential: integer('EVENTS_MAX_PER_CREDENTIAL', get('eventsMaxPerCredential')!, 1, 100_000),
     },
   };
 }

@@ -5,7 +5,10 @@
  * answers the manual's example URLs at once.
  */
 import fs from 'node:fs';
+import type https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { buildApp, createLogger } from './app.js';
+import { buildHttpsRedirect } from './http/https-redirect.js';
 import { LogOutput } from './log-output.js';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
@@ -132,8 +135,6 @@ async function main(): Promise<void> {
     allowedOrigins: new Set(config.access.corsOrigins),
   });
   const auditTrail = new AuditTrail({ ...(config.access.auditFile ? { file: config.access.auditFile } : {}), log: logger });
-  // logrotate renames the file and sends SIGHUP: later lines go to a new file at the same path.
-  process.on('SIGHUP', () => void auditTrail.reopen());
   const common = {
     pool,
     metrics,
@@ -148,13 +149,15 @@ async function main(): Promise<void> {
     coreTimeoutMs: config.core.timeoutMs,
     logger,
     exports,
-    events: { subscription: events, heartbeatMs: config.events.heartbeatMs },
+    events: { subscription: events, heartbeatMs: config.events.heartbeatMs, maxPerCaller: config.events.maxPerCredential },
   };
-  const apps = [buildApp(common)];
-  if (config.tls) {
-    apps.push(buildApp({ ...common, https: { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } }));
-  }
-  const log = apps[0]!.log;
+  const tls = config.tls;
+  // With TLS, the plain port serves the gateway too, redirects to HTTPS, or is not opened.
+  const secure = tls ? buildApp({ ...common, https: { cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) } }) : undefined;
+  const httpsPort = (): number => (secure!.server.address() as AddressInfo).port;
+  const plain = !tls || tls.httpMode === 'serve' ? buildApp(common) : tls.httpMode === 'redirect' ? buildHttpsRedirect({ httpsPort, logger }) : undefined;
+  const apps = [plain, secure].filter((app) => app !== undefined);
+  const log = logger;
   pool.on('up', () => log.info({ core: `${coreHost}:${corePort}` }, 'XML core is up'));
   pool.on('down', () => log.warn({ core: `${coreHost}:${corePort}` }, 'XML core is down'));
   events.on('up', () => log.info({ eventPort: `${coreHost}:${coreEventPort}` }, "subscribed to the core's events"));
@@ -164,8 +167,8 @@ async function main(): Promise<void> {
   void catalog.warmUp().then(() => {
     for (const source of catalog.statuses()) log.info({ source: source.name, active: source.active, detail: source.detail }, 'recording source');
   });
-  await apps[0]!.listen({ host: config.host, port: config.port });
-  if (config.tls) await apps[1]!.listen({ host: config.host, port: config.tls.port });
+  if (plain) await plain.listen({ host: config.host, port: config.port });
+  if (secure) await secure.listen({ host: config.host, port: tls!.port });
   // Said at every start: an open gateway is a choice someone must keep seeing.
   if (config.access.open) log.warn({ access: gatekeeper.describe() }, 'access control is off');
   else log.info({ access: gatekeeper.describe(), keysFile: config.access.keysFile }, 'access');
@@ -193,6 +196,18 @@ async function main(): Promise<void> {
       process.exit(0);
     })();
   };
+  // SIGHUP after a rotation: the audit file is opened again (logrotate renamed it), and the
+  // certificate and key are read again (a renewed certificate is served without a restart).
+  process.on('SIGHUP', () => {
+    void auditTrail.reopen();
+    if (!secure || !tls) return;
+    try {
+      (secure.server as https.Server).setSecureContext({ cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile), minVersion: 'TLSv1.2' });
+      log.info({ certFile: tls.certFile }, 'certificate and key read again');
+    } catch (error) {
+      log.error({ certFile: tls.certFile, reason: (error as Error).message }, 'the certificate or key cannot be read; the ones in use stay');
+    }
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

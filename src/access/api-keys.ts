@@ -160,20 +160,33 @@ export interface ApiKeyStoreOptions {
   onReload?: (outcome: { keys: number } | { error: Error }) => void;
 }
 
+/** What tells one version of the keys file from another: its inode, size and time ('' when absent). */
+function versionOf(file: string): string {
+  try {
+    const stat = fs.statSync(file);
+    return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    return '';
+  }
+}
+
 export class ApiKeyStore {
   private byId = new Map<string, LoadedKey>();
   private readonly now: () => number;
-  private readonly listener: (current: fs.Stats, previous: fs.Stats) => void;
+  private readonly poll: NodeJS.Timeout;
+  /** The version of the file the keys were read from. */
+  private version: string;
 
   constructor(private readonly options: ApiKeyStoreOptions) {
     this.now = options.now ?? Date.now;
+    // Taken before reading: a change made while reading shows at the next look, and is read then.
+    this.version = versionOf(options.file);
     this.byId = this.load(readKeysFile(options.file));
-    this.listener = (current, previous) => {
-      if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return;
-      this.reload();
-    };
-    // Polling rather than fs.watch: it sees a file that appears later, and a secret volume's swap.
-    fs.watchFile(options.file, { interval: options.watchIntervalMs ?? 1000, persistent: false }, this.listener);
+    // Looking at the file rather than fs.watch: it sees a file that appears later, and a secret
+    // volume's symlink swap; comparing with what was read, not with the last look, misses no change.
+    this.poll = setInterval(() => {
+      if (versionOf(this.options.file) !== this.version) this.reload();
+    }, options.watchIntervalMs ?? 1000).unref();
   }
 
   /** Whether any key is configured (revoked and expired ones included: the operator chose keys). */
@@ -186,6 +199,7 @@ export class ApiKeyStore {
   }
 
   reload(): void {
+    this.version = versionOf(this.options.file);
     try {
       this.byId = this.load(readKeysFile(this.options.file));
       this.options.onReload?.({ keys: this.byId.size });
@@ -227,6 +241,6 @@ export class ApiKeyStore {
   }
 
   close(): void {
-    fs.unwatchFile(this.options.file, this.listener);
+    clearInterval(this.poll);
   }
 }

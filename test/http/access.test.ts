@@ -244,3 +244,63 @@ describe('rate limits', () => {
     }
   });
 });
+
+describe('event streams', () => {
+  test('one caller holds at most its share of the streams: 429 (48) past it, on REST and the WebAPI', async () => {
+    const limited = await startTestGateway({ seed: false }, {}, { sim: gw.sim, events: { maxPerCaller: 1 } });
+    const open = new AbortController();
+    try {
+      const first = await fetch(`${limited.url}/api/v1/events`, { signal: open.signal });
+      assert.equal(first.status, 200);
+      const second = await fetch(`${limited.url}/api/v1/events`);
+      assert.equal(second.status, 429);
+      assert.equal(((await second.json()) as { resultCode: number }).resultCode, 48);
+      const webApi = await fetch(`${limited.url}/webAPI.aspx?type=events&requestid=0`, { headers: { accept: 'text/event-stream' } });
+      assert.equal(webApi.status, 429);
+      assert.equal(childText(parseXml(await webApi.text()), 'RESULTCODE'), '48');
+      open.abort();
+      const deadline = Date.now() + 5000;
+      let again: Response;
+      // The stream closes once the gateway sees the connection go.
+      while ((again = await fetch(`${limited.url}/api/v1/events`)).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(again.status, 200);
+      await again.body?.cancel();
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('apikey= on the WebAPI', () => {
+  test('taken in the query or the form only with WEBAPI_QUERY_KEYS, never sent to the core; refused otherwise', async () => {
+    const gatekeeper = new Gatekeeper({ open: false, keys: store, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set() });
+    const withQueryKeys = await startTestGateway({ seed: false }, {}, { sim: gw.sim, access: { gatekeeper, webApiQueryKeys: true, metricsAuth: false } });
+    const status = keyOf.get('status')!;
+    try {
+      const from = gw.sim.requests.list().length;
+      const inQuery = await fetch(`${withQueryKeys.url}/webAPI.aspx?type=test&requestid=41&apikey=${encodeURIComponent(status)}`);
+      assert.equal(inQuery.status, 200);
+      const inForm = await fetch(`${withQueryKeys.url}/webAPI.aspx?type=test&requestid=42`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `apikey=${encodeURIComponent(status)}`,
+      });
+      assert.equal(inForm.status, 200);
+      const heard = gw.sim.requests.list().slice(from).map((r) => r.text);
+      assert.equal(heard.length, 2);
+      assert.ok(!heard.some((t) => /APIKEY|upk_/i.test(t)), 'the key never reaches the core');
+      const wrong = await fetch(`${withQueryKeys.url}/webAPI.aspx?type=test&requestid=43&apikey=upk_nope`);
+      assert.equal(wrong.status, 401);
+      const scope = await fetch(`${withQueryKeys.url}/webAPI.aspx?type=callstart&requestid=44&deviceid=1&apikey=${encodeURIComponent(status)}`);
+      assert.equal(scope.status, 403);
+      const none = await fetch(`${withQueryKeys.url}/webAPI.aspx?type=test&requestid=45`);
+      assert.equal(none.status, 401);
+      // Without the setting, a key in the URL is refused, and not sent on either.
+      const off = await send(`/webAPI.aspx?type=test&requestid=46&apikey=${encodeURIComponent(status)}`, {}, status);
+      assert.equal(off.status, 400);
+      assert.deepEqual(off.received, []);
+    } finally {
+      await withQueryKeys.close();
+    }
+  });
+});

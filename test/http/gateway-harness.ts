@@ -118,7 +118,7 @@ export async function attachTestGateway(
     options.exports === false
       ? undefined
       : { catalog, files, ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(options.maxTranscodes ?? 4) };
-  const { capacity, maxBytes, maxListeners, heartbeatMs, stallMs, highWaterMark, closeGraceMs, ...subscription } = options.events ?? {};
+  const { capacity, maxBytes, maxListeners, heartbeatMs, stallMs, highWaterMark, closeGraceMs, maxPerCaller, ...subscription } = options.events ?? {};
   const events = new CoreEventSubscription({
     host: core.host,
     port: core.eventPort,
@@ -137,7 +137,7 @@ export async function attachTestGateway(
     coreTimeoutMs: timeoutMs,
     ...(options.logger ? { logger: options.logger } : { logLevel: 'silent' }),
     exports,
-    events: { subscription: events, heartbeatMs: heartbeatMs ?? 15_000, stallMs, highWaterMark, closeGraceMs },
+    events: { subscription: events, heartbeatMs: heartbeatMs ?? 15_000, stallMs, highWaterMark, closeGraceMs, maxPerCaller },
   });
   if (index) {
     events.on('event', (event) => index.record(event));

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -99,9 +101,97 @@ test('with a certificate it serves HTTPS too', { skip: !fs.existsSync('/usr/bin/
       .on('error', reject);
   });
   assert.match(body, /<REQUESTID>3<\/REQUESTID>/);
+  // Security headers on both; HSTS on HTTPS only.
+  const plain = await fetch(`${urls.find((u) => u.startsWith('http:'))}/api/v1/system/test`);
+  assert.equal(plain.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(plain.headers.get('strict-transport-security'), null);
+  const headers = await httpsHeaders(`${secure}/livez`, cert);
+  assert.match(String(headers['strict-transport-security']), /max-age=31536000/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  // TLS 1.1 and older are refused; 1.2 is enough.
+  const port = Number(new URL(secure!).port);
+  await assert.rejects(tlsHandshake(port, 'TLSv1.1'), /protocol|version|alert/i);
+  assert.equal(await tlsHandshake(port, 'TLSv1.2'), 'TLSv1.2');
   const exited = exitCode(child);
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
+});
+
+/** A self-signed certificate for 127.0.0.1 named `name`, written to `dir`. */
+function selfSigned(dir: string, name: string): { cert: string; key: string } {
+  const key = path.join(dir, `${name}.key.pem`);
+  const cert = path.join(dir, `${name}.cert.pem`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+function httpsHeaders(url: string, cert: string): Promise<IncomingHttpHeaders> {
+  return new Promise((resolve, reject) => {
+    https.get(url, { ca: fs.readFileSync(cert), checkServerIdentity: () => undefined }, (res) => {
+      res.resume();
+      resolve(res.headers);
+    }).on('error', reject);
+  });
+}
+
+/** The protocol a handshake with `maxVersion` settles on, or its failure. */
+function tlsHandshake(port: number, maxVersion: tls.SecureVersion): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, maxVersion, minVersion: 'TLSv1', rejectUnauthorized: false, ciphers: 'DEFAULT:@SECLEVEL=0' }, () => {
+      resolve(socket.getProtocol() ?? '');
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** The CN of the certificate the HTTPS port presents. */
+function servedName(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      resolve(String(socket.getPeerCertificate().subject.CN));
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+test('with TLS, HTTP_MODE redirects plain HTTP or turns it off; SIGHUP serves a renewed certificate', { skip: !fs.existsSync('/usr/bin/openssl') && 'openssl is not installed' }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-tls-'));
+  dirs.push(dir);
+  const first = selfSigned(dir, 'first');
+  const certFile = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  fs.copyFileSync(first.cert, certFile);
+  fs.copyFileSync(first.key, keyFile);
+  const base = { SIM_DATA_DIR: path.join(dir, 'data'), TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, TLS_PORT: '0' };
+
+  const redirecting = await startGateway({ ...base, HTTP_MODE: 'redirect' }, 2);
+  const plainUrl = redirecting.urls.find((u) => u.startsWith('http:'))!;
+  const secureUrl = redirecting.urls.find((u) => u.startsWith('https:'))!;
+  const moved = await fetch(`${plainUrl}/webAPI.aspx?type=test&requestid=1`, { redirect: 'manual' });
+  assert.equal(moved.status, 308);
+  assert.equal(moved.headers.get('location'), `https://127.0.0.1:${new URL(secureUrl).port}/webAPI.aspx?type=test&requestid=1`);
+  assert.equal((await fetch(`${plainUrl}/livez`)).status, 200, 'a health check on the plain port still works');
+  const securePort = Number(new URL(secureUrl).port);
+  assert.equal(await servedName(securePort), 'first');
+  const second = selfSigned(dir, 'second');
+  fs.copyFileSync(second.cert, certFile);
+  fs.copyFileSync(second.key, keyFile);
+  redirecting.child.kill('SIGHUP');
+  const deadline = Date.now() + 5000;
+  while ((await servedName(securePort)) !== 'second' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await servedName(securePort), 'second');
+  let exited = exitCode(redirecting.child);
+  redirecting.child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+
+  const secureOnly = await startGateway({ ...base, HTTP_MODE: 'off' }, 1);
+  assert.deepEqual(secureOnly.urls.map((u) => new URL(u).protocol), ['https:']);
+  exited = exitCode(secureOnly.child);
+  secureOnly.child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  assert.throws(() => execFileSync(process.execPath, [main], { env: { ...process.env, HTTP_MODE: 'redirect' }, stdio: 'pipe' }), /HTTP_MODE redirect or off needs TLS/);
 });
 
 test('configuration errors and --help', () => {

@@ -8,7 +8,7 @@
  * browser: EventSource gives up for good on any status but 200, while an open stream lets it ride
  * out a core restart. 503 is kept for what a retry later does fix: the listener bound, shutdown.
  */
-import { refusal } from '../access/plugin.js';
+import { callerKey, refusal } from '../access/plugin.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { findCommand, findParam } from '../../protocol/catalog.js';
 import { eventSpecs } from '../../protocol/events.js';
@@ -79,6 +79,10 @@ export const eventsRouteSchema = {
     },
     // Media types named, or OpenAPI would give these the route's text/event-stream.
     400: { description: 'A filter names no event type, or a bad event id.', content: { [problemMediaType]: { schema: problemSchema } } },
+    429: {
+      description: 'This caller (its credential, or its address without one) has as many streams open as it may (EVENTS_MAX_PER_CREDENTIAL).',
+      content: { [problemMediaType]: { schema: problemSchema } },
+    },
     503: {
       description: 'Too many listeners, or the gateway is shutting down. Retry after Retry-After seconds.',
       content: { [problemMediaType]: { schema: problemSchema } },
@@ -95,11 +99,20 @@ export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app,
     if ('problem' in selection) {
       return sendProblem(reply, 400, { resultCode: ResultCode.API_INVALID_MESSAGE_FORMAT, detail: selection.problem });
     }
-    return streams.serve(reply, selection, () =>
-      sendProblem(reply.header('retry-after', '5'), 503, {
-        resultCode: ResultCode.API_TOO_MANY_CLIENTS,
-        detail: 'The gateway serves no more event streams now; try again later.',
-      }),
+    return streams.serve(
+      reply,
+      selection,
+      (reason) =>
+        reason === 'caller'
+          ? sendProblem(reply.header('retry-after', '5'), 429, {
+              resultCode: ResultCode.API_TOO_MANY_CLIENTS,
+              detail: 'This caller has as many event streams open as it may; close one first.',
+            })
+          : sendProblem(reply.header('retry-after', '5'), 503, {
+              resultCode: ResultCode.API_TOO_MANY_CLIENTS,
+              detail: 'The gateway serves no more event streams now; try again later.',
+            }),
+      callerKey(request),
     );
   });
 };

@@ -33,6 +33,8 @@ export interface LiveEventSource {
 
 export interface EventStreamOptions {
   heartbeatMs: number;
+  /** Streams one caller (a credential, or an address without one) may hold at once. */
+  maxPerCaller?: number;
   /** A stream whose socket has not drained for this long is dropped, even if no event passes it. */
   stallMs?: number;
   /** Bytes a stream holds beyond its socket before it stops taking events (they wait in the feed). */
@@ -146,8 +148,12 @@ export interface EventStreamStats {
 }
 
 /** The SSE responses of one Fastify instance, each fed by the shared source. */
+/** Why a stream is not served: shutdown, every listener taken, or the caller's share taken. */
+export type StreamRefusal = 'closing' | 'full' | 'caller';
+
 export class EventStreams {
   private readonly open = new Set<EventStream>();
+  private readonly byCaller = new Map<string, number>();
   private readonly options: Required<EventStreamOptions>;
   private closing = false;
 
@@ -160,6 +166,7 @@ export class EventStreams {
       stallMs: options.stallMs ?? Math.max(60_000, 4 * options.heartbeatMs),
       highWaterMark: options.highWaterMark ?? 64 * 1024,
       closeGraceMs: options.closeGraceMs ?? 1000,
+      maxPerCaller: options.maxPerCaller ?? Infinity,
     };
   }
 
@@ -171,17 +178,27 @@ export class EventStreams {
 
   /**
    * Answer with the event stream. `refuse` answers instead, in the route's own format, when no more
-   * listeners are allowed or the gateway is shutting down.
+   * listeners are allowed, `caller` (a credential, or an address) holds its share, or the gateway
+   * is shutting down.
    */
-  serve(reply: FastifyReply, selection: EventSelection, refuse: () => FastifyReply): FastifyReply {
-    if (this.closing) return refuse();
-    const stream = new EventStream(selection, this.options, (closed) => this.open.delete(closed));
+  serve(reply: FastifyReply, selection: EventSelection, refuse: (reason: StreamRefusal) => FastifyReply, caller = ''): FastifyReply {
+    if (this.closing) return refuse('closing');
+    const held = this.byCaller.get(caller) ?? 0;
+    // One caller may not take every stream the gateway serves.
+    if (held >= this.options.maxPerCaller) return refuse('caller');
+    const stream = new EventStream(selection, this.options, (closed) => {
+      if (!this.open.delete(closed)) return;
+      const left = this.byCaller.get(caller)! - 1;
+      if (left === 0) this.byCaller.delete(caller);
+      else this.byCaller.set(caller, left);
+    });
     const attachment = this.source.listen(stream, selection.lastEventId);
     if (!attachment) {
       stream.body.destroy();
-      return refuse();
+      return refuse('full');
     }
     this.open.add(stream);
+    this.byCaller.set(caller, held + 1);
     stream.start(attachment);
     return reply
       .type(eventStreamType)

@@ -9,7 +9,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gatekeeper } from '../../access/gatekeeper.js';
 import { findCommand, isValidRequestId, unknownTypeScope, type CommandSpec } from '../../protocol/catalog.js';
-import { challenge, identify, noteResult, refusal } from '../access/plugin.js';
+import { callerKey, challenge, identify, noteResult, refusal } from '../access/plugin.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { buildRequest } from '../../protocol/xml.js';
 import { askCore, type CoreSender } from '../core-call.js';
@@ -129,8 +129,14 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
     if (spec?.servedBy === 'event-port' && eventStreams && acceptsEventStream(request.headers.accept)) {
       const selection = webApiEventSelection(spec, merged.call.params, request.headers['last-event-id']);
       if ('problem' in selection) return sendResult(reply, 400, merged.call, selection.resultCode, selection.problem);
-      return eventStreams.serve(reply, selection, () =>
-        sendResult(reply.header('retry-after', '5'), 503, merged.call, ResultCode.API_TOO_MANY_CLIENTS, 'The gateway serves no more event streams now; try again later.'),
+      return eventStreams.serve(
+        reply,
+        selection,
+        (reason) =>
+          reason === 'caller'
+            ? sendResult(reply.header('retry-after', '5'), 429, merged.call, ResultCode.API_TOO_MANY_CLIENTS, 'This caller has as many event streams open as it may; close one first.')
+            : sendResult(reply.header('retry-after', '5'), 503, merged.call, ResultCode.API_TOO_MANY_CLIENTS, 'The gateway serves no more event streams now; try again later.'),
+        callerKey(request),
       );
     }
     if (spec?.servedBy === 'gateway') {
