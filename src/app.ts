@@ -7,9 +7,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
 import type { AccessRefused } from './access/principal.js';
-import helmet from '@fastify/helmet';
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import { accessPlugin, callerKey } from './http/access/plugin.js';
+import { securityHeadersPlugin } from './http/security-headers.js';
 import { sendProblem } from './http/rest/problem.js';
 import { sendResult } from './http/webapi/result-reply.js';
 import { webApiHeaderOf } from './http/webapi/plugin.js';
@@ -119,9 +119,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   // TLS 1.2 at least: 1.0 and 1.1 are broken and no client worth serving needs them.
   const https = deps.https && { ...deps.https, minVersion: 'TLSv1.2' as const };
   const app = Fastify((https ? { ...options, https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
-  // Security headers on every answer, media and event streams included. The API answers JSON and
-  // XML, not pages; /docs sets its own Content-Security-Policy. HSTS only where it means something.
-  app.register(helmet, { contentSecurityPolicy: false, hsts: https ? { maxAge: 31_536_000 } : false });
+  app.register(securityHeadersPlugin, { overHttps: https !== undefined });
   // Fastify's own 404 logs the raw URL, query string and all, and echoes it in its body.
   app.setNotFoundHandler((request, reply) => {
     request.log.info({ method: request.method, url: redactUrl(request.url) }, 'no route');
@@ -143,14 +141,16 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   if (deps.rateLimit) {
     const { max, windowMs, store } = deps.rateLimit;
     app.register(rateLimit, {
-      // After the access hook, which knows the caller; open routes (/livez, /readyz, /docs) are not counted.
+      // After the access hook, which knows the caller; open routes (/livez, /readyz, /docs) are not
+      // counted (the access plugin marks them).
       hook: 'onRequest',
-      allowList: (request) => request.routeOptions.config?.access === undefined,
       keyGenerator: callerKey,
       max: (request) => request.principal?.rateLimit?.max ?? max,
       timeWindow: (request) => request.principal?.rateLimit?.windowMs ?? windowMs,
-      // RateLimit-Limit, -Remaining, -Reset and Retry-After.
+      // RateLimit-Limit, -Remaining, -Reset and Retry-After on a 429; not on every answer, where
+      // three more headers cost each request more than counting it does.
       enableDraftSpec: true,
+      addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false },
       ...(store ? { store } : {}),
       // Thrown to the route's error handler, which answers in its surface's format.
       errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests: at most ${context.max} in this caller's window; try again in ${context.after}.`), { statusCode: 429 }),

@@ -4,12 +4,12 @@
  * but /livez, so that a health check on the plain port keeps working.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import helmet from '@fastify/helmet';
+import { securityHeadersPlugin } from './security-headers.js';
 
 /** `httpsPort`: the HTTPS listener's port, asked when a request comes (it may be picked at listen). */
 export function buildHttpsRedirect(options: { httpsPort: () => number; logger: FastifyBaseLogger }): FastifyInstance {
   const app = Fastify({ loggerInstance: options.logger, disableRequestLogging: true, routerOptions: { caseSensitive: false } }) as unknown as FastifyInstance;
-  app.register(helmet, { contentSecurityPolicy: false, hsts: false });
+  app.register(securityHeadersPlugin, { overHttps: false });
   app.get('/livez', async () => ({ status: 'ok' }));
   app.setNotFoundHandler((request, reply) => {
     // request.hostname is the Host header's name, which Fastify has checked; the port is ours.

@@ -143,47 +143,60 @@ export function challenge(reply: FastifyReply, refused: AccessRefused): FastifyR
 /** How each surface tells a caller it is not let in: in its own format. */
 export type RefusalRenderer = (request: FastifyRequest, reply: FastifyReply, refused: AccessRefused) => void;
 
+/** A route's hooks of one kind, as a list. */
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
+}
+
 const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<AccessSurface, RefusalRenderer>> }> = async (app, { gatekeeper, webApiQueryKeys, render, auditTrail }) => {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('accessRefusal', undefined);
   app.decorateRequest('audit', undefined);
-  if (auditTrail) {
-    // Once the answer is out: its status, the core's RESULTCODE, the bytes an export sent.
-    app.addHook('onResponse', (request, reply, done) => {
-      const note = request.audit;
-      const surface = request.routeOptions.config?.access;
-      if (note && note.action !== 'read' && (surface === 'webapi' || surface === 'rest' || surface === 'events')) {
-        const format = note.params.get('MEDIA_FORMAT');
-        auditTrail.record({
-          requestId: String(request.id),
-          credential: request.principal?.name ?? 'anonymous',
-          client: request.ip,
-          surface,
-          type: note.type,
-          action: note.action,
-          identifiers: auditIdentifiers(note.params),
-          ...(format ? { format } : {}),
-          outcome: { status: reply.statusCode, ...(note.resultCode !== undefined ? { resultCode: note.resultCode } : {}), ...(note.resultType ? { resultType: note.resultType } : {}) },
-          ...(note.bytes ? { bytes: note.bytes() } : {}),
-          ...(note.reason ? { reason: note.reason } : {}),
-        });
-      }
-      done();
-    });
-  }
   const settle = (request: FastifyRequest, reply: FastifyReply, surface: AccessSurface, done: () => void): void => {
     const refused = request.accessRefusal;
     if (!refused || (surface === 'webapi' && webApiQueryKeys && refused.status === 401)) return done();
     request.log.warn({ access: refused.detail, status: refused.status }, 'access refused');
     render[surface](request, challenge(reply, refused), refused);
   };
-  // onRequest: before any body is read, so a caller who is not let in costs no parsing.
-  app.addHook('onRequest', (request, reply, done) => {
-    const surface = request.routeOptions.config?.access;
-    if (surface === undefined) return done();
-    const pending = identify(gatekeeper, request, surface);
-    if (!pending) return settle(request, reply, surface, done);
-    pending.then(() => settle(request, reply, surface, done), done);
+  /** Once the answer is out: its status, the core's RESULTCODE, the bytes an export sent. */
+  const audit = (surface: AccessSurface) => (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const note = request.audit;
+    if (auditTrail && note && note.action !== 'read' && surface !== 'metrics') {
+      const format = note.params.get('MEDIA_FORMAT');
+      auditTrail.record({
+        requestId: String(request.id),
+        credential: request.principal?.name ?? 'anonymous',
+        client: request.ip,
+        surface,
+        type: note.type,
+        action: note.action,
+        identifiers: auditIdentifiers(note.params),
+        ...(format ? { format } : {}),
+        outcome: { status: reply.statusCode, ...(note.resultCode !== undefined ? { resultCode: note.resultCode } : {}), ...(note.resultType ? { resultType: note.resultType } : {}) },
+        ...(note.bytes ? { bytes: note.bytes() } : {}),
+        ...(note.reason ? { reason: note.reason } : {}),
+      });
+    }
+    done();
+  };
+  // The hooks go on the routes that say which surface they are, when they are made: open routes
+  // (/livez, /readyz, /docs) carry none, and no request pays for reading its route's options.
+  app.addHook('onRoute', (route) => {
+    const surface = route.config?.access;
+    if (surface === undefined) {
+      // Nor are they counted by the rate limit.
+      route.config = { ...route.config, rateLimit: false };
+      return;
+    }
+    // onRequest, first: before any body is read, so a caller who is not let in costs no parsing,
+    // and before the rate limit, which counts by credential.
+    const identifyCaller = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+      const pending = identify(gatekeeper, request, surface);
+      if (!pending) return settle(request, reply, surface, done);
+      pending.then(() => settle(request, reply, surface, done), done);
+    };
+    route.onRequest = [identifyCaller, ...hooksOf(route.onRequest)] as typeof route.onRequest;
+    if (auditTrail) route.onResponse = [...hooksOf(route.onResponse), audit(surface)] as typeof route.onResponse;
   });
 };
 
