@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { runKeysCommand } from '../src/access/keys-cli.js';
-import { freePorts, median } from './measure.js';
+import { freePorts, median, untilReady } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -24,18 +24,6 @@ const pinned = fs.existsSync('/usr/bin/taskset') && os.availableParallelism() >=
 function start(script: string, args: string[], env: NodeJS.ProcessEnv, core: number, log: string): ChildProcess {
   const command = pinned ? ['taskset', '-c', String(core), process.execPath] : [process.execPath];
   return spawn(command[0]!, [...command.slice(1), script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', fs.openSync(log, 'w'), 'inherit'] });
-}
-
-async function ready(url: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (i > 600) throw new Error(`${url} not ready`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function main(): Promise<void> {
@@ -60,7 +48,7 @@ async function main(): Promise<void> {
     start(path.join(here, '../src/main.js'), [], gatewayEnv(keyedPort, 'keyed'), 1, path.join(dir, 'keyed.log')),
   ];
   try {
-    await Promise.all([ready(`http://127.0.0.1:${plainPort}/readyz`), ready(`http://127.0.0.1:${keyedPort}/readyz`)]);
+    await Promise.all([untilReady(`http://127.0.0.1:${plainPort}/readyz`), untilReady(`http://127.0.0.1:${keyedPort}/readyz`)]);
     const drive = async (port: number, headers: Record<string, string>, duration = seconds): Promise<number> =>
       (await autocannon({ url: `http://127.0.0.1:${port}/webAPI.aspx?type=test&requestid=1`, connections: 50, duration, headers })).requests.average;
     const plain = (duration?: number) => drive(plainPort, {}, duration);

@@ -22,7 +22,7 @@ import { findCommand } from '../src/protocol/catalog.js';
 import { childText, elementsAt, parseXml } from '../src/protocol/xml.js';
 import { RecordingFiles } from '../src/media/recording-files.js';
 import { productRecordingRoot } from '../src/sim/product-format.js';
-import { freePorts, median } from './measure.js';
+import { freePorts, median, untilReady } from './measure.js';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 
@@ -107,18 +107,6 @@ function startGateway(port: number, env: NodeJS.ProcessEnv): ReturnType<typeof s
   });
 }
 
-async function ready(port: number): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
-    } catch {
-      // still seeding
-    }
-    if (i > 1200) throw new Error(`the gateway on ${port} did not start`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /**
  * A database of its own on the local PostgreSQL for the simulator to keep the Recording table in,
  * or undefined (and the database source is not measured) when there is no PostgreSQL.
@@ -195,7 +183,7 @@ async function main(): Promise<void> {
   ].map((g) => ({ ...g, child: startGateway(g.port, { ...core, ...g.env, GATEWAY_DATA_DIR: path.join(dataDir, `gateway-${g.port}`) }) }));
   const base = `http://127.0.0.1:${port}/webAPI.aspx`;
   try {
-    await Promise.all([port, ...sourceGateways.map((g) => g.port)].map(ready));
+    await Promise.all([port, ...sourceGateways.map((g) => g.port)].map((p) => untilReady(`http://127.0.0.1:${p}/readyz`)));
     const idents = Array.from({ length: 200 }, (_, i) => String(10121901 + i));
     const info = parseXml(await (await fetch(`${base}?type=recordinginfo&requestid=1&ident=${idents.join(',')}`)).text());
     // zip is given the same files, as paths relative to the recordings directory.

@@ -26,7 +26,7 @@ import { MessageFramer } from '../src/protocol/framing.js';
 import { buildRequest } from '../src/protocol/xml.js';
 import { loadConfig } from '../src/config.js';
 import { runKeysCommand } from '../src/access/keys-cli.js';
-import { freePorts, median } from './measure.js';
+import { freePorts, median, untilReady } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const connections = 50;
@@ -47,20 +47,6 @@ async function start(script: string, args: string[], env: NodeJS.ProcessEnv, rea
   });
   child.stdout!.resume();
   return child;
-}
-
-/** Wait until the gateway listens and reaches its core. */
-async function ready(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} not ready within 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 interface Figures {
@@ -153,8 +139,8 @@ async function main(): Promise<void> {
     // As many connections to the core as the gateway's default pool: the same concurrency at the core.
     const poolSize = loadConfig([], {})!.core.poolSize;
     children.push(await start(path.join(here, 'reference-gateway.js'), [String(referencePort), String(corePort), String(poolSize)], {}, /listening/));
-    await ready(`http://127.0.0.1:${gatewayPort}/readyz`);
-    await ready(`http://127.0.0.1:${keyedPort}/readyz`);
+    await untilReady(`http://127.0.0.1:${gatewayPort}/readyz`);
+    await untilReady(`http://127.0.0.1:${keyedPort}/readyz`);
 
     const targets: { name: string; url: string; headers?: Record<string, string> }[] = [
       { name: 'fastify hello-world', url: `http://127.0.0.1:${helloPort}/` },

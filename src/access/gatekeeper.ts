@@ -48,6 +48,10 @@ export interface GatekeeperOptions {
 
 const everything: ReadonlySet<string> = new Set(['*']);
 
+// The callers let in without a credential are the same on every request: no object per request.
+const openPrincipal: Principal = Object.freeze({ name: 'open', kind: 'open', scopes: everything, credentialLess: true });
+const loopbackPrincipal: Principal = Object.freeze({ name: 'loopback', kind: 'loopback', scopes: everything, credentialLess: true });
+
 /** Refused, for a caller outside loopback while nothing is configured: says what to do. */
 export const protectedModeMessage =
   'This gateway is in protected mode: no API key, OIDC issuer or network rule is configured, so it answers only on loopback. ' +
@@ -90,7 +94,7 @@ export class Gatekeeper {
    * an API key is checked at once, on the hot path.
    */
   identify(presented: Presented): Principal | Promise<Principal> {
-    if (this.options.open) return { name: 'open', kind: 'open', scopes: everything, credentialLess: true };
+    if (this.options.open) return openPrincipal;
     const bearer = bearerOf(presented.authorization);
     if (presented.authorization !== undefined && bearer === undefined) {
       throw new AccessRefused(401, 'The Authorization header must be Bearer followed by an API key or an access token.');
@@ -103,7 +107,7 @@ export class Gatekeeper {
       principal = { name: `network:${presented.address}`, kind: 'network', scopes: networks.scopes, credentialLess: true };
     } else if (this.protectedMode) {
       if (!isLoopback(presented.address)) throw new AccessRefused(403, protectedModeMessage, `protected mode: refused ${presented.address}`);
-      principal = { name: 'loopback', kind: 'loopback', scopes: everything, credentialLess: true };
+      principal = loopbackPrincipal;
     }
     if (!principal) throw new AccessRefused(401, 'A credential is needed: Authorization: Bearer <API key or access token>, or X-API-Key: <API key>.');
     this.refuseCrossSite(presented);

@@ -6,10 +6,10 @@
  * that is what the other sources add.
  */
 import type { CoreAnswer, CoreRequest } from '../core/connection.js';
-import { findCommand, findParam, userFieldNames } from '../protocol/catalog.js';
+import { findCommand, findParam, recordingColumns } from '../protocol/catalog.js';
 import { ResultCode } from '../protocol/result-codes.js';
 import { buildRequest, childText, elementsAt } from '../protocol/xml.js';
-import { RecordingLookupError, fieldNameOfColumn, recordIdPattern, type LookupContext } from './recording.js';
+import { RecordingLookupError, fieldNameOfColumn, ownFieldNames, recordIdPattern, type LookupContext } from './recording.js';
 
 /** How the sources ask the core: the gateway's pool. */
 export type AskCore = (request: CoreRequest, signal?: AbortSignal) => Promise<CoreAnswer>;
@@ -21,17 +21,27 @@ export interface CallListEntry {
   durationSeconds: number | undefined;
   deviceId: string;
   deviceAlias: string;
-  /** Every child of the SEARCHRESULT but CALLNUMBER, by its name, in order. */
+  /**
+   * The call's data, by name, in order: every child of the SEARCHRESULT but its position
+   * (CALLNUMBER), what the properties above hold, and the product's player link.
+   */
   fields: [string, string][];
 }
 
-/** The Recording columns CALLLIST filters on, with the parameter each is sent as. */
-export const callListFilterColumns: ReadonlyMap<string, string> = new Map([
-  ...['device_id', 'device_alias', 'sgroup', 'gate', 'ani', 'dnis'].map((c) => [c, fieldNameOfColumn(c)] as const),
-  ...userFieldNames.map((u) => [u.toLowerCase(), u] as const),
-]);
-
 const callListSpec = findCommand('CALLLIST')!;
+
+/**
+ * The Recording columns CALLLIST filters on, with the parameter each is sent as: its parameters
+ * that name a column (DEVICEID is device_id, GROUP sgroup, USER1..USER15).
+ */
+export const callListFilterColumns: ReadonlyMap<string, string> = new Map(
+  recordingColumns.flatMap((column) => {
+    const param = findParam(callListSpec, fieldNameOfColumn(column));
+    return param ? [[column, param.name] as const] : [];
+  }),
+);
+
+const notCallData: ReadonlySet<string> = new Set([...ownFieldNames, 'CALLNUMBER', 'PLAYBACKLINK']);
 const searchResults = callListSpec.result.lists[0]!;
 
 /**
@@ -75,7 +85,7 @@ export class CallList {
       const fields: [string, string][] = [];
       for (const child of result.children) {
         const name = child.name.toUpperCase();
-        if (name !== 'CALLNUMBER') fields.push([name, child.text.trim()]);
+        if (!notCallData.has(name)) fields.push([name, child.text.trim()]);
       }
       entries.push({
         recordId,

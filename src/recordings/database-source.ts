@@ -12,6 +12,7 @@ import { formatLocalTime, parseLocalTime, type RecorderClock, type WallClock } f
 import {
   fieldNameOfColumn,
   integerColumns,
+  ownFieldNames,
   recordIdPattern,
   RecordingLookupError,
   RecordingSourceFailure,
@@ -42,8 +43,6 @@ export interface DatabaseSourceOptions {
 /** SQL Server takes at most 2100 parameters in a request; an IDENT list binds one each. */
 const mostIdentsPerQuery = 2000;
 
-/** The columns FoundRecording holds in its own properties rather than in `fields`. */
-const ownColumns = new Set(['ident', 'filename', 'duration', 'recording_time']);
 
 /** A value an integer column can hold: anything else matches nothing (PostgreSQL would raise on it). */
 const integerPattern = /^-?[0-9]{1,18}$/;
@@ -233,7 +232,8 @@ export class DatabaseSource implements RecordingSource {
     }
     const fields: [string, string][] = [];
     for (const column of recordingColumns) {
-      if (!ownColumns.has(column) && columns.has(column)) fields.push([fieldNameOfColumn(column), this.textOf(columns.get(column))]);
+      const name = fieldNameOfColumn(column);
+      if (!ownFieldNames.has(name) && columns.has(column)) fields.push([name, this.textOf(columns.get(column))]);
     }
     const duration = columns.get('duration');
     const filename = this.textOf(columns.get('filename'));

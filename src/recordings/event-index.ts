@@ -13,26 +13,21 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CoreEvent } from '../protocol/event-json.js';
-import { maxRecordingIdents } from '../protocol/catalog.js';
+import { maxRecordingIdents, recordingColumns } from '../protocol/catalog.js';
+import { findEventSpec } from '../protocol/events.js';
 import type { CallList, CallListEntry } from './call-list.js';
-import { fieldNameOfColumn, recordIdPattern, type FoundRecording, type LookupContext, type RecordingSource, type RecordingSourceStatus } from './recording.js';
+import { fieldNameOfColumn, ownFieldNames, recordIdPattern, type FoundRecording, type LookupContext, type RecordingSource, type RecordingSourceStatus } from './recording.js';
 
-/** The Recording columns the events carry, with the EVENTDATA field each comes from. */
-const heldColumns: ReadonlyArray<readonly [column: string, field: string]> = [
-  ['device_id', 'DEVICEID'],
-  ['device_alias', 'DEVICEALIAS'],
-  ['agent_id', 'AGENTID'],
-  ['gate', 'GATE'],
-  ['ani', 'ANI'],
-  ['dnis', 'DNIS'],
-  ['globalid', 'GLOBALCALLID'],
-  ['keepdays', 'KEEPDAYS'],
-  ['user1', 'USER1'],
-  ['user2', 'USER2'],
-  ['user3', 'USER3'],
-  ['user4', 'USER4'],
-  ['user5', 'USER5'],
-];
+/** The events that name a recording's file and data, as the Event Interface lists their fields. */
+const recordingEvents = ['RECORDINGSTOPPED', 'RECORDINGUPDATE'].map((type) => findEventSpec(type)!);
+
+/**
+ * The Recording columns those events carry, with the EVENTDATA field each comes from: RECORDID
+ * and FILENAME are the index's own; the rest are its data (DEVICEID, AGENTID, USER1..USER5...).
+ */
+const heldColumns: ReadonlyArray<readonly [column: string, field: string]> = recordingColumns
+  .map((column) => [column, fieldNameOfColumn(column)] as const)
+  .filter(([, field]) => !ownFieldNames.has(field) && recordingEvents.some((spec) => spec.fields.includes(field)));
 
 /** The Recording columns UNIQUEFIELD may name with the index alone. */
 export const indexedColumns: readonly string[] = ['ident', 'filename', ...heldColumns.map(([column]) => column)];
@@ -85,8 +80,6 @@ export class EventIndex implements RecordingSource {
   private readonly statements;
   private readonly pruneTimer: NodeJS.Timeout;
   private readonly byColumn = new Map<string, Database.Statement>();
-  /** Events recorded since start. */
-  recorded = 0;
   /** Events that could not be written, and why the last one could not. */
   failures = 0;
   lastFailure: string | undefined;
@@ -152,7 +145,6 @@ export class EventIndex implements RecordingSource {
     for (const [column, field] of heldColumns) values[column] = fields.get(field) ?? null;
     try {
       this.statements.upsert.run(values);
-      this.recorded++;
     } catch (error) {
       // A full disk or a broken file costs this event, never the subscription that delivers it.
       this.failures++;
@@ -222,9 +214,7 @@ export class EventIndex implements RecordingSource {
     const fields = new Map<string, string>();
     // CALLLIST's fields are the fresher (a CALLUPDATE after the recording changes them); the
     // event's fill in what CALLLIST does not give (GLOBALCALLID, AGENTID, KEEPDAYS).
-    for (const [name, value] of row.listed ? (JSON.parse(row.listed) as [string, string][]) : []) {
-      if (!['RECORDID', 'RECORDINGTIME', 'DURATION', 'PLAYBACKLINK'].includes(name)) fields.set(name, value);
-    }
+    for (const [name, value] of row.listed ? (JSON.parse(row.listed) as [string, string][]) : []) fields.set(name, value);
     for (const [column] of heldColumns) {
       const name = fieldNameOfColumn(column);
       if (!fields.has(name) && row[column] !== null) fields.set(name, String(row[column]));

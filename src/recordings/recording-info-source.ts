@@ -10,6 +10,7 @@ import { buildRequest, childText, elementsAt, type XmlElement } from '../protoco
 import type { AskCore } from './call-list.js';
 import {
   RecordingLookupError,
+  ownFieldNames,
   recordIdPattern,
   type FoundRecording,
   type LookupContext,
@@ -19,9 +20,6 @@ import {
 
 const recordingList = findCommand('RECORDINGINFO')!.result.lists[0]!;
 
-/** The fields read into FoundRecording's own properties. */
-const ownFields = new Set(['RECORDID', 'FILENAME', 'DURATION', 'RECORDINGTIME']);
-
 function foundRecording(recording: XmlElement): FoundRecording {
   const text = (name: string): string => childText(recording, name)?.trim() ?? '';
   const seconds = (name: string): number | undefined => (/^[0-9]{1,15}$/.test(text(name)) ? Number(text(name)) : undefined);
@@ -30,7 +28,7 @@ function foundRecording(recording: XmlElement): FoundRecording {
     filename: text('FILENAME'),
     durationSeconds: seconds('DURATION'),
     recordingTime: seconds('RECORDINGTIME'),
-    fields: recording.children.filter((c) => !ownFields.has(c.name.toUpperCase())).map((c) => [c.name.toUpperCase(), c.text.trim()] as const),
+    fields: recording.children.filter((c) => !ownFieldNames.has(c.name.toUpperCase())).map((c) => [c.name.toUpperCase(), c.text.trim()] as const),
     source: 'recordinginfo',
   };
 }

@@ -157,6 +157,9 @@ export function fieldNameOfColumn(column: string): string {
   return fieldNameByColumn[column] ?? column.toUpperCase();
 }
 
+/** The fields FoundRecording holds in its own properties, first in a RECORDING element. */
+export const ownFieldNames: ReadonlySet<string> = new Set(['RECORDID', 'FILENAME', 'DURATION', 'RECORDINGTIME']);
+
 /**
  * A recording as RECORDINGINFO writes it: `<RECORDING>` with RECORDID, FILENAME, DURATION and
  * RECORDINGTIME (UNIX seconds, as CALLLIST gives it), then what its source holds.

@@ -27,9 +27,6 @@ export interface ShareSourceOptions {
   pageSize: number;
 }
 
-/** Read into FoundRecording's own properties, or nothing to export. */
-const ownFields = new Set(['RECORDID', 'RECORDINGTIME', 'DURATION', 'PLAYBACKLINK']);
-
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -96,7 +93,7 @@ export class ShareSource implements RecordingSource {
       filename: '',
       durationSeconds: entry.durationSeconds,
       recordingTime: entry.recordingTime,
-      fields: entry.fields.filter(([name]) => !ownFields.has(name)),
+      fields: entry.fields,
       source: this.name,
     };
     if (entry.recordingTime === undefined) return { ...recording, unlocated: 'CALLLIST gives it no RECORDINGTIME' };

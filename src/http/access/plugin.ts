@@ -60,13 +60,15 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 export function presentedOf(request: FastifyRequest, surface: AccessSurface, apiKey?: string): Presented {
+  const origin = header(request, 'origin');
   return {
     authorization: header(request, 'authorization'),
     apiKey: apiKey ?? header(request, 'x-api-key'),
     address: request.ip,
-    origin: header(request, 'origin'),
+    origin,
     secFetchSite: header(request, 'sec-fetch-site'),
-    selfOrigin: request.headers.host ? `${request.protocol}://${request.headers.host}` : undefined,
+    // Only a request that names an origin is compared with the gateway's own.
+    selfOrigin: origin !== undefined && request.headers.host ? `${request.protocol}://${request.headers.host}` : undefined,
     surface,
   };
 }
@@ -94,11 +96,14 @@ export function identify(gatekeeper: Gatekeeper, request: FastifyRequest, surfac
   }
 }
 
-/** The audit action of a command: reads are not written unless refused. */
+/**
+ * The audit action of a command, from its catalog entry: what takes recordings out is an export
+ * when the gateway serves it (EXPORT...) and an email when the core does (EMAIL...); reads are not
+ * written unless refused.
+ */
 function actionOf(spec: CommandSpec | undefined): AuditNote['action'] {
   if (!spec) return 'command';
-  if (spec.type === 'EMAIL' || spec.type === 'COMBINEDEMAIL') return 'email';
-  if (spec.servedBy === 'gateway' && spec.scope === 'recordings:export') return 'export';
+  if (spec.scope === 'recordings:export') return spec.servedBy === 'gateway' ? 'export' : 'email';
   return spec.mutates ? 'command' : 'read';
 }
 
