@@ -32,6 +32,22 @@ export function askCore(
   answered: (answer: CoreAnswer) => void,
   failed: (failure: CoreFailure) => void,
 ): void {
+  sendCounted(deps, call, answered, (error, failure) => {
+    request.log.warn({ err: error, type: call.type }, 'core request failed');
+    if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
+    failed(failure);
+  });
+}
+
+/**
+ * The same request as a promise, for a surface that asks the core several times for one call (the
+ * pages of recordings). Rejects with the pool's error, which describeCoreFailure reads.
+ */
+export function askCoreAsync(deps: CoreCallDependencies, call: CoreCall): Promise<CoreAnswer> {
+  return new Promise((resolve, reject) => sendCounted(deps, call, resolve, (error) => reject(error)));
+}
+
+function sendCounted(deps: CoreCallDependencies, call: CoreCall, answered: (answer: CoreAnswer) => void, failed: (error: unknown, failure: CoreFailure) => void): void {
   const started = performance.now();
   deps.pool.send(
     call,
@@ -42,9 +58,7 @@ export function askCore(
     (error: unknown) => {
       const failure = describeCoreFailure(error, deps.coreTimeoutMs);
       deps.metrics.observeCoreRequest(call.type, failure.label, (performance.now() - started) / 1000);
-      request.log.warn({ err: error, type: call.type }, 'core request failed');
-      if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
-      failed(failure);
+      failed(error, failure);
     },
   );
 }

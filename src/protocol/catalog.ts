@@ -8,6 +8,12 @@
  * the choice made here is noted beside it.
  */
 import { subscriptionClasses } from './events.js';
+import {
+  agentWindowRecord, callListRecord, channelRecord, deviceInstancesRecord, deviceRecord, stationRecord, systemStatusRecord, termRecord,
+  userFieldNames, userRecord, type ResultRecord,
+} from './result-records.js';
+
+export { userFieldNames };
 
 export type ParamType =
   /** Signed 32-bit integer. */
@@ -57,7 +63,27 @@ export interface RestRoute {
   defaults?: Readonly<Record<string, string>>;
   /** Several commands behind one route, told apart by the value of this field (a blackout's `scope`). */
   variant?: { field: string; value: string; isDefault?: boolean; description: string };
+  /**
+   * The resource a read answers, named after what it holds. Without one, the route answers what a
+   * change answers: the core's `result` and the identifiers it gave (`result.identifiers`).
+   */
+  answer?: RestResource;
 }
+
+/**
+ * The records at `at`, a path below the RESULT ('' for the RESULT's own body), answered under
+ * `name`: a list (always an array) or one object. `paged`: the list is walked page by page.
+ */
+export interface RestResource {
+  name: string;
+  at: string;
+  many: boolean;
+  record: ResultRecord;
+  paged?: boolean;
+}
+
+const listOf = (name: string, at: string, record: ResultRecord): RestResource => ({ name, at, many: true, record });
+const oneResource = (name: string, at: string, record: ResultRecord): RestResource => ({ name, at, many: false, record });
 
 export type CommandCategory =
   | 'diagnostic'
@@ -120,6 +146,8 @@ export interface CommandSpec {
     lists: readonly string[];
     /** Elements named by a pattern that repeat at the root (SYSTEMSTATUS's PROCESSOR0..n). */
     patternLists?: readonly string[];
+    /** What a change answers besides its RESULT header: the identifiers the core gave (USERID, GROUPID...). */
+    identifiers?: readonly string[];
   };
   /** Whether the command changes state (and must never be sent twice). */
   mutates: boolean;
@@ -157,7 +185,6 @@ const oneOf = (name: string, values: readonly string[], extra: Partial<ParamSpec
 });
 
 /** USER1-USER3 varchar(20), USER4-USER8 varchar(255), USER9-USER15 varchar(50). */
-export const userFieldNames: readonly string[] = Array.from({ length: 15 }, (_, i) => `USER${i + 1}`);
 const userFields: readonly ParamSpec[] = userFieldNames.map((name, i) =>
   text(name, i < 3 ? 20 : i < 8 ? 255 : 50, { description: 'Custom field stored with the call record.' }),
 );
@@ -231,6 +258,44 @@ export const recordingColumns: readonly string[] = [
   'video_hash', 'video_size', 'wrap_duration',
 ];
 
+/**
+ * The names RECORDINGINFO and CALLLIST give the Recording columns; the others are the column's name
+ * upper-cased.
+ */
+const fieldNameByColumn: Readonly<Record<string, string>> = {
+  ident: 'RECORDID',
+  filename: 'FILENAME',
+  duration: 'DURATION',
+  recording_time: 'RECORDINGTIME',
+  recording_type: 'RECORDINGTYPE',
+  audio_size: 'AUDIOSIZE',
+  device_id: 'DEVICEID',
+  device_alias: 'DEVICEALIAS',
+  agent_id: 'AGENTID',
+  sgroup: 'GROUP',
+  globalid: 'GLOBALCALLID',
+};
+
+export function fieldNameOfColumn(column: string): string {
+  return fieldNameByColumn[column] ?? column.toUpperCase();
+}
+
+/**
+ * A RECORDING of RECORDINGINFO: RECORDID, FILENAME, DURATION and RECORDINGTIME, then what its
+ * source holds: the Recording columns under the names CALLLIST gives them, the call's data and the
+ * product's identifiers of the call.
+ */
+export const recordingRecord: ResultRecord = {
+  fields: [
+    ...new Set([
+      'RECORDID', 'FILENAME', 'DURATION', 'RECORDINGTIME',
+      ...recordingColumns.map(fieldNameOfColumn),
+      ...callListRecord.fields.filter((name) => name !== 'PLAYBACKLINK'),
+      'CALLID', 'GLOBALCALLID', 'CALLINSTANCE', 'SESSIONID', 'KEEPDAYS', 'COREIDENT',
+    ]),
+  ],
+};
+
 /** PERMISSIONNAME values of MODIFYROLEPERMISSION. */
 export const permissionNames: readonly string[] = [
   'ALLOWCHANGEPASSWORD', 'ALLOWQAVIEW', 'CALLREPORTING', 'QAREPORTING', 'VIEWOWNRECORDS', 'ALLOWAGENTADMIN',
@@ -282,14 +347,15 @@ const restRoutes: Readonly<Record<string, readonly RestRoute[]>> = {
   ],
   RECORDSTART: [{ method: 'POST', path: '/recordings/start' }],
   RECORDSTOP: [{ method: 'POST', path: '/recordings/stop' }],
-  DEVICELIST: [{ method: 'GET', path: '/devices' }],
-  DEVICESTATUS: [{ method: 'GET', path: '/devices/{deviceId}', only: [] }],
-  DEVICERECORDINGSTATUS: [{ method: 'GET', path: '/devices/{deviceId}/instances', only: [] }],
-  SYSTEMSTATUS: [{ method: 'GET', path: '/system/status' }],
-  CHANNELS: [{ method: 'GET', path: '/system/channels' }],
-  STATIONS: [{ method: 'GET', path: '/system/stations' }],
-  FETCHTERMINOLOGY: [{ method: 'GET', path: '/system/terminology' }],
-  CALLLIST: [{ method: 'GET', path: '/recordings', rename: { CALLCOUNT: 'limit' } }],
+  DEVICELIST: [{ method: 'GET', path: '/devices', answer: listOf('devices', 'DEVICES/DEVICE', deviceRecord) }],
+  DEVICESTATUS: [{ method: 'GET', path: '/devices/{deviceId}', only: [], answer: oneResource('device', 'DEVICES/DEVICE', deviceRecord) }],
+  DEVICERECORDINGSTATUS: [{ method: 'GET', path: '/devices/{deviceId}/instances', only: [], answer: oneResource('device', 'DEVICE', deviceInstancesRecord) }],
+  SYSTEMSTATUS: [{ method: 'GET', path: '/system/status', answer: oneResource('status', '', systemStatusRecord) }],
+  CHANNELS: [{ method: 'GET', path: '/system/channels', answer: listOf('channels', 'CHANNELS/CHANNEL', channelRecord) }],
+  STATIONS: [{ method: 'GET', path: '/system/stations', answer: listOf('stations', 'STATIONS/STATION', stationRecord) }],
+  FETCHTERMINOLOGY: [{ method: 'GET', path: '/system/terminology', answer: listOf('terms', 'SETTINGS/TERMINOLOGY', termRecord) }],
+  // CALLCOUNT and the date filters page the walk; `limit` and `cursor` are the page's (recording-pages.ts).
+  CALLLIST: [{ method: 'GET', path: '/recordings', omit: ['CALLCOUNT'], answer: { ...listOf('recordings', 'SEARCHRESULT', callListRecord), paged: true } }],
   CHATSTART: [{ method: 'POST', path: '/chats/start' }],
   CHATSTOP: [{ method: 'POST', path: '/chats/stop' }],
   CHATUPDATE: [{ method: 'POST', path: '/chats/update' }],
@@ -298,7 +364,7 @@ const restRoutes: Readonly<Record<string, readonly RestRoute[]>> = {
   AGENTBLACKOUTSTART: [{ method: 'POST', path: '/blackouts/start', variant: blackoutScope('agent') }],
   AGENTBLACKOUTSTOP: [{ method: 'POST', path: '/blackouts/stop', variant: blackoutScope('agent') }],
   IMPORTUSER: [
-    { method: 'GET', path: '/users', summary: 'Every user.', fixed: { ACTION: 'LIST' }, only: [] },
+    { method: 'GET', path: '/users', summary: 'Every user.', fixed: { ACTION: 'LIST' }, only: [], answer: listOf('users', 'USERS/USER', userRecord) },
     { method: 'POST', path: '/users', summary: 'Add a user.', fixed: { ACTION: 'ADD' }, omit: ['USERID', 'ADD_TIME', 'MOD_TIME'] },
     { method: 'PATCH', path: '/users/{userId}', summary: 'Modify a user.', fixed: { ACTION: 'MODIFY' }, omit: ['ADD_TIME', 'MOD_TIME'] },
     { method: 'DELETE', path: '/users/{userId}', summary: 'Delete a user (marked deleted; its phones are freed).', fixed: { ACTION: 'DELETE' }, only: [] },
@@ -318,7 +384,7 @@ const restRoutes: Readonly<Record<string, readonly RestRoute[]>> = {
   MODIFYUSERROLE: addAndDelete('/roles/{roleName}/users/{userId}', ['Assign a role to a user.', 'Remove a role from a user.']),
   EMAIL: [{ method: 'POST', path: '/recordings/{recordId}/email', only: ['TOADDRESS', 'MEDIA_FORMAT', 'ENCRYPT', 'PASSWORD'], rename: { IDENT: 'recordId' } }],
   COMBINEDEMAIL: [{ method: 'POST', path: '/recordings/email', omit: ['UNIQUEID'], rename: { IDENT: 'recordIds' } }],
-  AGENTWINDOW: [{ method: 'GET', path: '/agents/window' }],
+  AGENTWINDOW: [{ method: 'GET', path: '/agents/window', answer: oneResource('window', '', agentWindowRecord) }],
   EXPORT: [
     {
       method: 'GET',
@@ -346,7 +412,7 @@ const restRoutes: Readonly<Record<string, readonly RestRoute[]>> = {
       variant: { field: 'as', value: 'zip', isDefault: true, description: 'zip: a ZIP with one file per recording; combined: one file of them all, in order.' },
     },
   ],
-  RECORDINGINFO: [{ method: 'GET', path: '/recordings/{recordId}', rename: { IDENT: 'recordId' }, only: [] }],
+  RECORDINGINFO: [{ method: 'GET', path: '/recordings/{recordId}', rename: { IDENT: 'recordId' }, only: [], answer: oneResource('recording', 'RECORDINGS/RECORDING', recordingRecord) }],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -622,7 +688,7 @@ export const commands: readonly CommandSpec[] = [
       text('PHONES', 255, { description: 'Phone IDs, comma-separated.' }),
     ],
     required: ['ACTION'],
-    result: { lists: ['USERS/USER'] },
+    result: { lists: ['USERS/USER'], identifiers: ['USERID'] },
     mutates: true,
   }),
   command({
@@ -634,6 +700,7 @@ export const commands: readonly CommandSpec[] = [
     params: [p.requestAction(['ADD', 'DELETE']), p.phoneId, p.agentId, p.firstName, p.lastName],
     required: ['ACTION', 'PHONEID'],
     atLeastOneOf: [['AGENTID', 'FIRSTNAME']],
+    result: { lists: [], identifiers: ['AGENTID'] },
     mutates: true,
   }),
   command({
@@ -643,6 +710,7 @@ export const commands: readonly CommandSpec[] = [
     description: 'Replaces any mapping of the DEVICEID or the STATIONNAME with the new one.',
     params: [text('DEVICEID', 15), p.stationName, int32('LOCATIONID')],
     required: ['DEVICEID', 'STATIONNAME', 'LOCATIONID'],
+    result: { lists: [], identifiers: ['DEVICEID', 'STATIONNAME'] },
     mutates: true,
   }),
 
@@ -654,6 +722,7 @@ export const commands: readonly CommandSpec[] = [
     description: 'Returns GROUPID and GROUPNAME; an existing group of that name is returned unchanged.',
     params: [p.groupName],
     required: ['GROUPNAME'],
+    result: { lists: [], identifiers: ['GROUPID', 'GROUPNAME'] },
     mutates: true,
   }),
   command({
@@ -667,6 +736,7 @@ export const commands: readonly CommandSpec[] = [
     ],
     required: ['ACTION'],
     atLeastOneOf: [['GROUPNAME', 'GROUPID'], ['AGENTID', 'FIRSTNAME']],
+    result: { lists: [], identifiers: ['GROUPID', 'AGENTID'] },
     mutates: true,
   }),
   command({
@@ -678,6 +748,7 @@ export const commands: readonly CommandSpec[] = [
     params: [p.requestAction(['ADD', 'DELETE']), p.groupName, p.groupId, text('DEVICEID', 64), p.username],
     required: ['ACTION', 'USERNAME'],
     atLeastOneOf: [['GROUPNAME', 'GROUPID']],
+    result: { lists: [], identifiers: ['GROUPID'] },
     mutates: true,
   }),
   command({
@@ -699,6 +770,7 @@ export const commands: readonly CommandSpec[] = [
     params: [p.requestAction(['ADD', 'DELETE']), p.roleId, p.roleName, p.groupName],
     required: ['ACTION', 'GROUPNAME'],
     atLeastOneOf: [['ROLEID', 'ROLENAME']],
+    result: { lists: [], identifiers: ['ROLEID'] },
     mutates: true,
   }),
   command({
@@ -713,6 +785,7 @@ export const commands: readonly CommandSpec[] = [
     ],
     required: ['ACTION'],
     atLeastOneOf: [['ROLEID', 'ROLENAME'], ['USERID', 'USERNAME', 'SYSTEMUSERNAME', 'LASTNAME', 'FIRSTNAME']],
+    result: { lists: [], identifiers: ['USERID', 'ROLEID'] },
     mutates: true,
   }),
   command({
@@ -724,6 +797,7 @@ export const commands: readonly CommandSpec[] = [
     params: [p.requestAction(['ADD', 'DELETE']), p.roleId, p.roleName, oneOf('PERMISSIONNAME', permissionNames)],
     required: ['ACTION', 'PERMISSIONNAME'],
     atLeastOneOf: [['ROLEID', 'ROLENAME']],
+    result: { lists: [], identifiers: ['ROLEID'] },
     mutates: true,
   }),
   command({

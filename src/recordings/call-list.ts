@@ -8,7 +8,7 @@
 import type { CoreAnswer, CoreRequest } from '../core/connection.js';
 import { findCommand, findParam, recordingColumns } from '../protocol/catalog.js';
 import { ResultCode } from '../protocol/result-codes.js';
-import { buildRequest, childText, elementsAt } from '../protocol/xml.js';
+import { buildRequest, childText, elementsAt, type XmlElement } from '../protocol/xml.js';
 import { RecordingLookupError, fieldNameOfColumn, ownFieldNames, recordIdPattern, type LookupContext } from './recording.js';
 
 /** How the sources ask the core: the gateway's pool. */
@@ -53,6 +53,13 @@ export function storableFilterValue(param: string, value: string): boolean {
   return maxLength === undefined || value.length <= maxLength;
 }
 
+/** A SEARCHRESULT as the core wrote it, with its RECORDID and RECORDINGTIME read. */
+export interface SearchResult {
+  element: XmlElement;
+  recordId: string;
+  recordingTime: number | undefined;
+}
+
 export interface CallListQuery {
   filters?: ReadonlyArray<readonly [param: string, value: string]>;
   count: number;
@@ -69,8 +76,11 @@ function number(text: string | undefined): number | undefined {
 export class CallList {
   constructor(private readonly ask: AskCore) {}
 
-  /** One CALLLIST. Throws the pool's CoreError when the core cannot answer, RecordingLookupError when it refuses. */
-  async query(query: CallListQuery, context: LookupContext): Promise<CallListEntry[]> {
+  /**
+   * One CALLLIST's SEARCHRESULTs with a RECORDID, as the core wrote them. Throws the pool's
+   * CoreError when the core cannot answer, RecordingLookupError when it refuses.
+   */
+  async searchResults(query: CallListQuery, context: LookupContext): Promise<SearchResult[]> {
     const params: [string, string][] = [...(query.filters ?? []).map(([p, v]) => [p, v] as [string, string]), ['CALLCOUNT', String(query.count)]];
     if (query.start !== undefined) params.push(['CALLDATESTART', String(Math.floor(query.start))]);
     if (query.end !== undefined) params.push(['CALLDATEEND', String(Math.floor(query.end))]);
@@ -78,25 +88,31 @@ export class CallList {
     if (answer.resultCode !== undefined && answer.resultCode !== ResultCode.API_OK) {
       throw new RecordingLookupError(answer.resultCode, `CALLLIST was refused: ${answer.resultMessage || answer.resultType}`);
     }
-    const entries: CallListEntry[] = [];
-    for (const result of elementsAt(answer.root, searchResults)) {
-      const recordId = childText(result, 'RECORDID')?.trim() ?? '';
-      if (!recordIdPattern.test(recordId)) continue;
+    const results: SearchResult[] = [];
+    for (const element of elementsAt(answer.root, searchResults)) {
+      const recordId = childText(element, 'RECORDID')?.trim() ?? '';
+      if (recordIdPattern.test(recordId)) results.push({ element, recordId, recordingTime: number(childText(element, 'RECORDINGTIME')) });
+    }
+    return results;
+  }
+
+  /** One CALLLIST, each SEARCHRESULT read. */
+  async query(query: CallListQuery, context: LookupContext): Promise<CallListEntry[]> {
+    return (await this.searchResults(query, context)).map(({ element, recordId, recordingTime }) => {
       const fields: [string, string][] = [];
-      for (const child of result.children) {
+      for (const child of element.children) {
         const name = child.name.toUpperCase();
         if (!notCallData.has(name)) fields.push([name, child.text.trim()]);
       }
-      entries.push({
+      return {
         recordId,
-        recordingTime: number(childText(result, 'RECORDINGTIME')),
-        durationSeconds: number(childText(result, 'DURATION')),
-        deviceId: childText(result, 'DEVICEID')?.trim() ?? '',
-        deviceAlias: childText(result, 'DEVICEALIAS')?.trim() ?? '',
+        recordingTime,
+        durationSeconds: number(childText(element, 'DURATION')),
+        deviceId: childText(element, 'DEVICEID')?.trim() ?? '',
+        deviceAlias: childText(element, 'DEVICEALIAS')?.trim() ?? '',
         fields,
-      });
-    }
-    return entries;
+      };
+    });
   }
 
   /**

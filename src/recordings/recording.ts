@@ -9,7 +9,9 @@
  * This room may use `protocol/` and `core/` (it asks the core CALLLIST and RECORDINGINFO) and knows
  * no HTTP.
  */
-import { maxRecordingIdents, recordingColumns } from '../protocol/catalog.js';
+import { fieldNameOfColumn, maxRecordingIdents, recordingColumns } from '../protocol/catalog.js';
+
+export { fieldNameOfColumn };
 import { ResultCode } from '../protocol/result-codes.js';
 import { element, type XmlElement } from '../protocol/xml.js';
 
@@ -133,28 +135,6 @@ export function parseIdentList(text: string): string[] {
   const bad = idents.find((s) => !recordIdPattern.test(s));
   if (bad !== undefined) refuse(`IDENT ${JSON.stringify(bad.slice(0, 40))} is not a recording ID.`);
   return idents;
-}
-
-/**
- * The names RECORDINGINFO and CALLLIST give the Recording columns; the others are the column's name
- * upper-cased.
- */
-const fieldNameByColumn: Readonly<Record<string, string>> = {
-  ident: 'RECORDID',
-  filename: 'FILENAME',
-  duration: 'DURATION',
-  recording_time: 'RECORDINGTIME',
-  recording_type: 'RECORDINGTYPE',
-  audio_size: 'AUDIOSIZE',
-  device_id: 'DEVICEID',
-  device_alias: 'DEVICEALIAS',
-  agent_id: 'AGENTID',
-  sgroup: 'GROUP',
-  globalid: 'GLOBALCALLID',
-};
-
-export function fieldNameOfColumn(column: string): string {
-  return fieldNameByColumn[column] ?? column.toUpperCase();
 }
 
 /** The fields FoundRecording holds in its own properties, first in a RECORDING element. */

@@ -7,7 +7,9 @@
 import { commands, type CommandSpec, type ParamSpec, type RestRoute } from '../../protocol/catalog.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { ResultCode } from '../../protocol/result-codes.js';
-import { exampleValue, paramSchema, problemSchema, requestIdSchema, resultHeaderSchema, type FieldPlace, type JsonSchema } from './schemas.js';
+import { pageLimits } from '../../recordings/recording-pages.js';
+import { answerSchema, restAnswerOf } from './resources.js';
+import { exampleValue, paramSchema, problemSchema, requestIdSchema, type FieldPlace, type JsonSchema } from './schemas.js';
 
 export const restPrefix = '/api/v1';
 
@@ -33,6 +35,8 @@ export interface RestOperation {
   variantField: string | undefined;
   /** Serves a download rather than JSON. */
   media: boolean;
+  /** The query fields of a paged list (`limit`, `cursor`), which are the walk's, not the command's. */
+  pageFields: readonly string[];
   schema: JsonSchema;
 }
 
@@ -112,24 +116,37 @@ function mediaResponses(): JsonSchema {
   };
 }
 
-function jsonResponses(example: Record<string, unknown>): JsonSchema {
+function jsonResponses(bindings: readonly CommandBinding[]): JsonSchema {
+  const answers = bindings.map((b) => restAnswerOf(b.spec, b.route));
+  const schemas = [...new Map(answers.map((answer) => { const schema = answerSchema(answer); return [JSON.stringify(schema), schema] as const; })).values()];
+  const paged = answers.some((answer) => answer.kind === 'resource' && answer.resource.paged);
   return {
     200: {
-      description: 'The core answered with success; the RESULT as JSON.',
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            required: ['requestId', 'result'],
-            properties: { requestId: { type: 'integer' }, result: resultHeaderSchema },
-            additionalProperties: true,
-          },
-          example,
-        },
-      },
+      description: answers[0]!.kind === 'resource'
+        ? `The ${answers.map((a) => (a.kind === 'resource' ? a.resource.name : '')).join(' or ')}${paged ? ', one page of them' : ''}.`
+        : "The core's result, and the identifiers it gave.",
+      ...(paged ? { headers: { Link: { description: 'The next page: `<url>; rel="next"`, absent on the last page.', schema: { type: 'string' } } } } : {}),
+      content: { 'application/json': { schema: schemas.length === 1 ? schemas[0]! : { anyOf: schemas } } },
     },
   };
 }
+
+/** `limit` and `cursor`, the query fields of a paged list. */
+const pageFieldSchemas: Record<string, JsonSchema> = {
+  limit: {
+    type: 'integer',
+    minimum: 1,
+    maximum: pageLimits.maxLimit,
+    default: pageLimits.defaultLimit,
+    description: `Recordings per page, newest first (default ${pageLimits.defaultLimit}, at most ${pageLimits.maxLimit}).`,
+  },
+  cursor: {
+    type: 'string',
+    maxLength: 64,
+    pattern: '^[A-Za-z0-9_-]+$',
+    description: 'Where the previous page ended: take it from that page\'s `next` link, with the same filters.',
+  },
+};
 
 const problem = (description: string): JsonSchema => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
 
@@ -163,6 +180,8 @@ function operation(method: RestRoute['method'], path: string, bindings: CommandB
     };
   }
   if (!media) properties['requestId'] = requestIdSchema;
+  const pageFields = bindings.some((b) => b.route.answer?.paged) ? Object.keys(pageFieldSchemas) : [];
+  for (const field of pageFields) properties[field] = pageFieldSchemas[field]!;
 
   const fields: JsonSchema = { type: 'object', properties, additionalProperties: false };
   if (bindings.length === 1) {
@@ -184,7 +203,6 @@ function operation(method: RestRoute['method'], path: string, bindings: CommandB
   }
 
   const summary = bindings.length === 1 ? (first.route.summary ?? first.spec.summary) : first.route.summary ?? bindings.map((b) => b.spec.summary).join(' / ');
-  const okExample = { requestId: 7, result: { type: 'API_OK', code: ResultCode.API_OK, message: 'API_OK' } };
   const scopes = [...new Set(bindings.map((b) => b.spec.scope))];
   const schema: JsonSchema = {
     summary,
@@ -197,10 +215,10 @@ function operation(method: RestRoute['method'], path: string, bindings: CommandB
       ? { params: { type: 'object', properties: params, required: Object.keys(params), additionalProperties: false } }
       : {}),
     [place === 'body' ? 'body' : 'querystring']: fields,
-    response: { ...(media ? mediaResponses() : jsonResponses(okExample)), ...problemResponses },
+    response: { ...(media ? mediaResponses() : jsonResponses(bindings)), ...problemResponses },
     ...(bindings.every((b) => b.spec.deprecated) ? { deprecated: true } : {}),
   };
-  return { method, url: path.replace(/\{(\w+)\}/g, ':$1'), path, place, bindings, variantField, media, schema };
+  return { method, url: path.replace(/\{(\w+)\}/g, ':$1'), path, place, bindings, variantField, media, pageFields, schema };
 }
 
 /** Every operation of the REST surface but the escape hatch and the event stream. */

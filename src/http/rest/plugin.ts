@@ -6,19 +6,24 @@
  * the HTTP status of the one RESULTCODE table. A caller may omit requestId; the gateway assigns one.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { checkParams, commands, findCommand, findParam, isValidRequestId, unknownTypeScope, type CommandSpec, type ParamSpec } from '../../protocol/catalog.js';
+import { checkParams, commands, findCommand, findParam, isValidRequestId, unknownTypeScope, type CommandSpec, type ParamSpec, type RestResource } from '../../protocol/catalog.js';
 import { noteResult, refusal } from '../access/plugin.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
 import { ResultCode, httpStatusForResultCode, isSuccessCode } from '../../protocol/result-codes.js';
 import { buildRequest, isXmlName, requestEnvelopeNames } from '../../protocol/xml.js';
 import type { CoreAnswer } from '../../core/pool.js';
-import { askCore, type CoreCallDependencies } from '../core-call.js';
+import { CallList } from '../../recordings/call-list.js';
+import { RecordingPages, decodeCursor, encodeCursor, pageLimits, type PageCursor } from '../../recordings/recording-pages.js';
+import { RecordingLookupError } from '../../recordings/recording.js';
+import { askCore, askCoreAsync, type CoreCallDependencies } from '../core-call.js';
+import { describeCoreFailure } from '../core-failures.js';
 import type { Refusal } from '../media/exports.js';
 import type { GatewayCommandHandler } from '../webapi/plugin.js';
 import { webApiLimits } from '../webapi/parameters.js';
 import { restOperations, type CommandBinding, type RestOperation } from './operations.js';
 import { sendErrorProblem, sendProblem } from './problem.js';
+import { outcomeJson, recordJson, resourceJson, restAnswerOf, type RestAnswer } from './resources.js';
 import { resultBody } from './result-json.js';
 import { problemSchema, requestIdSchema } from './schemas.js';
 
@@ -61,14 +66,30 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
     sendProblem(reply, 404, { resultCode: ResultCode.API_INVALID_REQUEST_TYPE, detail: `No operation ${request.method} ${request.url.split('?')[0]}; see /docs.` }),
   );
 
-  /** The core's answer: JSON on success, problem+json otherwise. */
-  function sendAnswer(reply: FastifyReply, spec: CommandSpec | undefined, answer: CoreAnswer, requestId: number): void {
+  /**
+   * The core's answer: on success the resource or outcome the route answers (resources.ts), or for
+   * /commands/{type} the whole RESULT as JSON; problem+json otherwise.
+   */
+  function sendAnswer(reply: FastifyReply, spec: CommandSpec | undefined, answer: CoreAnswer, requestId: number, shape: RestAnswer | undefined): void {
     const code = answer.resultCode;
     const answeredId = Number(answer.requestId);
     const id = Number.isInteger(answeredId) && answer.requestId !== '' ? answeredId : requestId;
     if (code !== undefined && isSuccessCode(code)) {
       const result = { type: answer.resultType, code, message: answer.resultMessage };
-      reply.send({ requestId: id, result, ...resultBody(answer.root, spec) });
+      if (!shape) {
+        reply.send({ requestId: id, result, ...resultBody(answer.root, spec) });
+        return;
+      }
+      const body = shape.kind === 'outcome' ? outcomeJson(answer.root, result, shape.identifiers) : resourceJson(answer.root, shape.resource);
+      if (body) {
+        reply.send(body);
+        return;
+      }
+      sendProblem(reply, 502, {
+        resultCode: ResultCode.API_ERROR_PROCESSING_MESSAGE,
+        detail: `The core answered ${answer.resultType} without the ${shape.kind === 'resource' ? shape.resource.name : 'answer'} asked for.`,
+        requestId: id,
+      });
       return;
     }
     sendProblem(reply, code === undefined ? 502 : httpStatusForResultCode(code), {
@@ -80,7 +101,15 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
   }
 
   /** Send a command with its parameters, or hand a gateway-served one to its handler. */
-  function carryOut(request: FastifyRequest, reply: FastifyReply, spec: CommandSpec | undefined, type: string, requestId: number, params: Map<string, string>): FastifyReply | Promise<FastifyReply> | undefined {
+  function carryOut(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    spec: CommandSpec | undefined,
+    type: string,
+    requestId: number,
+    params: Map<string, string>,
+    shape?: RestAnswer,
+  ): FastifyReply | Promise<FastifyReply> | undefined {
     const header = { type, requestId: String(requestId) };
     if (spec?.servedBy === 'gateway') {
       if (options.gatewayCommands) return options.gatewayCommands(spec, { ...header, params }, request, reply, refuseAsProblem);
@@ -93,7 +122,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
       { type, requestId: header.requestId, xml: buildRequest(type, requestId, params) },
       (answer) => {
         noteResult(request, answer.resultCode, answer.resultType);
-        sendAnswer(reply, spec, answer, requestId);
+        sendAnswer(reply, spec, answer, requestId, shape);
       },
       (failure) => {
         noteResult(request, failure.resultCode, undefined);
@@ -102,6 +131,54 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
     );
     // Not the pending reply: Fastify would await that thenable with a listener on the response.
     return undefined;
+  }
+
+  const recordingPages = new RecordingPages(new CallList((call) => askCoreAsync(core, call)));
+
+  /**
+   * A page of a paged list (GET /recordings): CALLLIST asked once or twice (recording-pages.ts),
+   * the page's records, and the next page's link in the body and a Link header.
+   */
+  async function sendPage(request: FastifyRequest, reply: FastifyReply, resource: RestResource, requestId: number, params: Map<string, string>, fields: Fields): Promise<FastifyReply> {
+    const problem = (status: number, resultCode: number, detail: string): FastifyReply => {
+      noteResult(request, resultCode, undefined);
+      return sendProblem(reply, status, { resultCode, detail, requestId });
+    };
+    let cursor: PageCursor | undefined;
+    if (typeof fields['cursor'] === 'string') {
+      cursor = decodeCursor(fields['cursor']);
+      if (!cursor) return problem(400, ResultCode.API_INVALID_MESSAGE_FORMAT, 'cursor is not one this API gave: follow the `next` link of the previous page.');
+    }
+    const bound = (name: string): number | undefined | null => {
+      const value = params.get(name);
+      params.delete(name);
+      return value === undefined ? undefined : /^-?[0-9]{1,12}$/.test(value) ? Number(value) : null;
+    };
+    const start = bound('CALLDATESTART');
+    const end = bound('CALLDATEEND');
+    if (start === null || end === null) return problem(400, ResultCode.API_INVALID_MESSAGE_FORMAT, 'callDateStart and callDateEnd are UNIX seconds or ISO-8601 date-times.');
+    const limit = typeof fields['limit'] === 'number' ? fields['limit'] : pageLimits.defaultLimit;
+    try {
+      const page = await recordingPages.page(
+        { filters: [...params], limit, ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}), ...(cursor ? { cursor } : {}) },
+        { requestId: String(requestId) },
+      );
+      noteResult(request, ResultCode.API_OK, 'API_OK');
+      let next: string | null = null;
+      if (page.next) {
+        const url = new URL(request.url, 'http://gateway');
+        url.searchParams.set('cursor', encodeCursor(page.next));
+        next = `${url.pathname}${url.search}`;
+        reply.header('link', `<${next}>; rel="next"`);
+      }
+      return reply.send({ [resource.name]: page.results.map((result) => recordJson(result.element, resource.record)), next });
+    } catch (error) {
+      if (error instanceof RecordingLookupError) return problem(httpStatusForResultCode(error.resultCode), error.resultCode, error.message);
+      const failure = describeCoreFailure(error, options.coreTimeoutMs);
+      request.log.warn({ err: error, type: 'CALLLIST' }, 'core request failed');
+      if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
+      return problem(failure.httpStatus, failure.resultCode, failure.message);
+    }
   }
 
   function pickBinding(operation: RestOperation, fields: Fields): CommandBinding {
@@ -145,7 +222,9 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
           if (fields[field] !== undefined) params.set(param.name, wireValue(param, fields[field]));
         }
         for (const [name, value] of Object.entries(route.fixed ?? {})) params.set(name, value);
-        const unknown = Object.keys(given ?? {}).filter((field) => field !== 'requestId' && field !== operation.variantField && !binding.fields.has(field));
+        const unknown = Object.keys(given ?? {}).filter(
+          (field) => field !== 'requestId' && field !== operation.variantField && !binding.fields.has(field) && !operation.pageFields.includes(field),
+        );
         if (unknown.length > 0) {
           return refuseAsProblem(reply, 400, { type: spec.type, requestId: String(requestId) }, ResultCode.API_INVALID_MESSAGE_FORMAT, `${unknown.join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not apply with ${operation.variantField}=${route.variant?.value}.`);
         }
@@ -163,7 +242,9 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
             });
           }
         }
-        return carryOut(request, reply, spec, spec.type, requestId, params);
+        const shape = restAnswerOf(spec, route);
+        if (shape.kind === 'resource' && shape.resource.paged) return sendPage(request, reply, shape.resource, requestId, params, fields);
+        return carryOut(request, reply, spec, spec.type, requestId, params, shape);
       },
     };
     app.route(route);

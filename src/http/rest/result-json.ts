@@ -19,21 +19,27 @@ interface Shape {
   patterns: readonly RegExp[];
 }
 
-function setLeaf(out: JsonObject, name: string, key: string, text: string): void {
+/**
+ * A leaf as JSON under `key`, read as its declared type. A value that does not read as its type
+ * stays the text the core sent (`unreadable: 'text'`, the wire model) or is null (`'null'`, the
+ * resources, whose schemas promise the type).
+ */
+export function setLeaf(out: JsonObject, name: string, key: string, text: string, unreadable: 'text' | 'null' = 'text'): void {
   const type = resultFieldTypes.get(name);
   const value = text.trim();
+  const otherwise = unreadable === 'text' ? text : null;
   switch (type) {
     case 'integer':
     case 'number': {
       const pattern = type === 'integer' ? /^-?\d{1,15}$/ : /^-?\d{1,15}(?:\.\d+)?$/;
-      out[key] = value === '' ? null : pattern.test(value) ? Number(value) : text;
+      out[key] = value === '' ? null : pattern.test(value) ? Number(value) : otherwise;
       return;
     }
     case 'flag':
     case 'truth': {
       const [yes, no] = type === 'flag' ? ['Y', 'N'] : ['TRUE', 'FALSE'];
       const upper = value.toUpperCase();
-      out[key] = value === '' ? null : upper === yes ? true : upper === no ? false : text;
+      out[key] = value === '' ? null : upper === yes ? true : upper === no ? false : otherwise;
       return;
     }
     case 'time':
@@ -41,7 +47,7 @@ function setLeaf(out: JsonObject, name: string, key: string, text: string): void
       out[`${key}Iso`] = productTimeToIso(value) ?? null;
       return;
     case 'unix-time':
-      out[key] = value === '' ? null : /^-?\d{1,12}$/.test(value) ? Number(value) : text;
+      out[key] = value === '' ? null : /^-?\d{1,12}$/.test(value) ? Number(value) : otherwise;
       out[`${key}Iso`] = unixTimeToIso(value) ?? null;
       return;
     default:
