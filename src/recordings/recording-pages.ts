@@ -122,7 +122,8 @@ export class RecordingPages {
       return { results, next: this.nextAfter(page, results[limit - 1]!, all[limit]) };
     }
     if (cut === undefined) return { results: all, next: undefined };
-    if (all.length > 0) return { results: all, next: { second: cut } };
+    // Everything at and above the last second delivered is complete; what follows starts below it.
+    if (all.length > 0) return { results: all, next: this.below(page, all[all.length - 1]!.recordingTime) };
     // Every recording of the answer is in its oldest second: read that second whole now.
     const second = await this.wholeSecond(page, cut, context);
     if (second.length > limit) {
