@@ -37,12 +37,24 @@ const tags: OpenAPIV3_1.TagObject[] = [
   { name: 'ops', description: 'Operating the gateway: liveness, readiness and metrics.' },
 ];
 
+/** The one envelope rule of the REST surface; the README says the same. */
+const restAnswerRule = `Every success is a JSON object named after what it holds.
+- **A read** answers its resource under its name: a list as an array (\`{"devices": [...]}\`, \`users\`, \`recordings\`, \`channels\`, \`stations\`, \`terms\`), one resource as an object (\`{"device": {...}}\`, \`recording\`, \`status\`, \`window\`). Lists within a record are arrays too, empty when there is none (\`phones\`, \`instances\`, \`processors\`); a count the array already says is not repeated.
+- **A change** (POST, PUT, PATCH, DELETE) answers \`result\`, the core's own account of what it did (\`type\`, \`code\`, \`message\`: "CALLSTART sent to all of the following cores: 1", "group: Sales already exists"), with the identifiers the core gave (\`userId\`, \`groupId\`, \`roleId\`...). \`GET /system/test\` answers its \`result\` too.
+- **Fields** are the XML names in camelCase, typed: numbers, booleans for Y/N and TRUE/FALSE, each time as the core wrote it with an ISO-8601 twin (\`startTime\`, \`startTimeIso\`). A field the core left blank, or wrote in a form that is not its type, is null. Each record carries the fields the manuals list for it, present when the core gave them; the response schemas list them.
+- **Pages**: \`GET /api/v1/recordings\` answers \`{"recordings": [...], "next": "..."}\`, newest first, \`limit\` (default 100, at most 500) at a time. \`next\` (and the \`Link: <...>; rel="next"\` header) is the next page's URL with an opaque \`cursor\`; it is null on the last page. Following it walks every recording once, with no gap, while new ones are recorded.
+- **Failures** are \`application/problem+json\` with \`resultType\` and \`resultCode\`.
+- **The wire model**: \`POST /api/v1/commands/{type}\` answers the whole RESULT as JSON (\`requestId\`, \`result\` and every element the core wrote), for what the resources leave out.`;
+
 const description = `${packageManifest.description}.
 
 Three surfaces over one catalog of the XML API's commands:
 - **REST/JSON** under \`/api/v1\`: resources and JSON Schemas derived from the catalog; failures are RFC 9457 problem details carrying the RESULTCODE.
 - **WebAPI** (\`/webAPI.aspx\`): the legacy URL syntax, the core's XML RESULT returned verbatim.
 - **ops**: \`/livez\`, \`/readyz\`, \`/metrics\`.
+
+## REST answers
+${restAnswerRule}
 
 This document is generated from the routes' schemas and checked in as \`openapi/openapi.json\`.`;
 

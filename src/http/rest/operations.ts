@@ -8,7 +8,7 @@ import { commands, type CommandSpec, type ParamSpec, type RestRoute } from '../.
 import { jsonName } from '../../protocol/json-names.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { pageLimits } from '../../recordings/recording-pages.js';
-import { answerSchema, restAnswerOf } from './resources.js';
+import { answerExample, answerSchema, restAnswerOf } from './resources.js';
 import { exampleValue, paramSchema, problemSchema, requestIdSchema, type FieldPlace, type JsonSchema } from './schemas.js';
 
 export const restPrefix = '/api/v1';
@@ -125,8 +125,9 @@ function jsonResponses(bindings: readonly CommandBinding[]): JsonSchema {
       description: answers[0]!.kind === 'resource'
         ? `The ${answers.map((a) => (a.kind === 'resource' ? a.resource.name : '')).join(' or ')}${paged ? ', one page of them' : ''}.`
         : "The core's result, and the identifiers it gave.",
-      ...(paged ? { headers: { Link: { description: 'The next page: `<url>; rel="next"`, absent on the last page.', schema: { type: 'string' } } } } : {}),
-      content: { 'application/json': { schema: schemas.length === 1 ? schemas[0]! : { anyOf: schemas } } },
+      // @fastify/swagger reads each header as its schema.
+      ...(paged ? { headers: { Link: { type: 'string', description: 'The next page: `<url>; rel="next"`, absent on the last page.' } } } : {}),
+      content: { 'application/json': { schema: schemas.length === 1 ? schemas[0]! : { anyOf: schemas }, example: answerExample(answers[0]!) } },
     },
   };
 }

@@ -149,3 +149,34 @@ export function answerSchema(answer: RestAnswer): JsonSchema {
   if (resource.paged) properties['next'] = nextSchema;
   return { type: 'object', required: Object.keys(properties), properties, additionalProperties: false };
 }
+
+/** A value of a field's schema, for the document's examples. */
+function exampleOf(schema: JsonSchema): JsonValue {
+  const type = Array.isArray(schema['type']) ? schema['type'][0] : schema['type'];
+  const description = String(schema['description'] ?? '');
+  switch (type) {
+    case 'integer':
+      return description.includes('UNIX') ? 1795411960 : 1;
+    case 'number':
+      return 4.5;
+    case 'boolean':
+      return false;
+    case 'array':
+      return schema['items'] ? [exampleOf(schema['items'] as JsonSchema)] : [];
+    case 'object':
+      return Object.fromEntries(Object.entries((schema['properties'] ?? {}) as Record<string, JsonSchema>).map(([key, property]) => [key, exampleOf(property)]));
+    default:
+      return description.includes('ISO-8601') ? '2026-11-23T05:32:40Z' : description.includes('as the core writes it') ? '11/23/2026 5:32:40 AM' : '';
+  }
+}
+
+/** An answer as the schema describes it, for the document. */
+export function answerExample(answer: RestAnswer): JsonValue {
+  if (answer.kind === 'outcome') {
+    return { result: { type: 'API_OK', code: 20, message: 'API_OK' }, ...(exampleOf(recordSchema(answer.identifiers)) as JsonObject) };
+  }
+  const example = exampleOf(answerSchema(answer)) as JsonObject;
+  if (answer.resource.paged) example['next'] = '/api/v1/recordings?limit=100&cursor=MTc5NTQxMTk1OS4xMDEyMjEwMA';
+  return example;
+}
+
