@@ -72,7 +72,8 @@ async function tryItOut(operationId: string): Promise<{ status: string; body: st
 test('GET /api/v1/devices: Try it out, Execute, and the answer is rendered', async () => {
   const { status, body, received } = await tryItOut('operations-devices-getDevices');
   assert.equal(status, '200');
-  assert.match(body, /"type": "API_OK"/);
+  assert.match(body, /"devices": \[/);
+  assert.match(body, /"deviceId": "1111"/);
   assert.ok(
     received.some((xml) => /<TYPE>DEVICELIST<\/TYPE>/.test(xml)),
     'the core received the DEVICELIST the page asked for',
