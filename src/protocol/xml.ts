@@ -9,6 +9,8 @@
  * numeric ones, ignores DOCTYPE declarations and bounds depth and element count.
  */
 
+import { XMLParser } from 'fast-xml-parser';
+
 export interface XmlElement {
   name: string;
   /** Concatenated character data directly inside the element, whitespace kept. */
@@ -340,6 +342,250 @@ export function parseXml(input: string, limits: ParseLimits = defaultLimits): Xm
   }
   if (!root) throw new XmlSyntaxError('no XML element found');
   return root;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing through fast-xml-parser
+
+/**
+ * fast-xml-parser reads the document the guard below hands it, always well-formed. Its options:
+ * - preserveOrder: children in document order with the text between them; the other output merges
+ *   same-named siblings and is built recursively (100k nested elements overflow the stack there).
+ * - processEntities false: it expands no entity at all, not even the five: `decodeEntities` decodes
+ *   the predefined and numeric references of each text node, as the header scan does. No DOCTYPE
+ *   reaches it either (the guard drops them), so no internal subset can define one.
+ * - ignoreAttributes, trimValues false, parseTagValue false: text verbatim, attributes never read.
+ * - commentPropName: the guard writes an empty comment where it removed markup between two runs of
+ *   text, which keeps them separate text nodes, each decoded alone as the lenient reading decodes
+ *   them (`&am<!-- -->p;` is not `&`).
+ * - jPath false: the path is handed to callbacks as a matcher instead of a string built per text node.
+ * - onDangerousProperty: names are kept as written (preserveOrder makes each an own property of its
+ *   entry); the three names it refuses outright are renamed by the guard and restored in `treeOf`.
+ * - maxNestedTags: the guard has bounded depth already, by the caller's limit.
+ */
+const fastXmlParser = new XMLParser({
+  preserveOrder: true,
+  processEntities: false,
+  htmlEntities: false,
+  ignoreAttributes: true,
+  trimValues: false,
+  parseTagValue: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  commentPropName: '#comment',
+  jPath: false,
+  onDangerousProperty: (name: string) => name,
+  maxNestedTags: Number.MAX_SAFE_INTEGER,
+});
+
+/** Names fast-xml-parser refuses as tag names (prototype pollution), in start and close tags alike. */
+const refusedNames: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A name as fast-xml-parser is handed it: a refused one as `#name` (no name of ours starts with `#`). */
+const nameForParser = (name: string): string =>
+  (name.length === 9 || name.length === 11) && refusedNames.has(name) ? `#${name}` : name;
+
+/** Where removed markup separated two runs of text (see `commentPropName` above). */
+const textSeparator = '<!---->';
+
+/**
+ * The document as the lenient reading sees it, rewritten as well-formed XML that fast-xml-parser
+ * reads to the same tree. fast-xml-parser is lenient in its own ways, which are not the product's
+ * (measured on 5.12): a close tag pops one element whatever it names, so `</RESULT>` after an
+ * unclosed `<USERS>` leaves RESULT open and `</B>` in `<R><A>1</B></Z>` closes R; a `<` that starts
+ * no tag is an element named ""; text left at the end of the input is dropped and an unclosed tag
+ * at the end throws; `<!doctype` is an element; a DOCTYPE with an external entity throws; CR LF
+ * becomes LF. So this scan decides, as the hand-written parser did, where each element begins and
+ * ends, and hands over only: the root, its start tags without attributes, a close tag for each
+ * element ended (unclosed ones closed at the end), text with a stray `<` written `&lt;` and CR
+ * written `&#13;`, CDATA as escaped text, and nothing of comments, processing instructions and
+ * DOCTYPE. Well-formed parts are copied as one slice. The scan also enforces the depth and element
+ * bounds, before any tree is built: a hostile document costs one linear pass and no recursion.
+ */
+function wellFormedDocument(input: string, limits: ParseLimits): string {
+  const open: string[] = [];
+  let out = '';
+  let copied = -1; // input before this index is in `out` (or dropped); -1 until the root begins
+  let elements = 0;
+  let i = 0;
+  const n = input.length;
+  const rewrite = (from: number, to: number, replacement: string): void => {
+    out += input.slice(copied, from) + replacement;
+    copied = to;
+  };
+
+  while (i < n) {
+    const lt = input.indexOf('<', i);
+    if (lt === -1) break;
+    i = lt;
+    const inRoot = open.length > 0;
+    const next = input.charCodeAt(i + 1);
+    if (next === 0x21 /* ! */) {
+      if (input.startsWith('<!--', i)) {
+        const end = input.indexOf('-->', i + 4);
+        const after = end === -1 ? n : end + 3;
+        if (inRoot) rewrite(i, after, textSeparator);
+        i = after;
+        continue;
+      }
+      if (input.startsWith('<![CDATA[', i)) {
+        const end = input.indexOf(']]>', i + 9);
+        const after = end === -1 ? n : end + 3;
+        if (inRoot) {
+          const data = input.slice(i + 9, end === -1 ? n : end).replaceAll('&', '&amp;').replaceAll('<', '&lt;');
+          rewrite(i, after, textSeparator + data + textSeparator);
+        }
+        i = after;
+        continue;
+      }
+    }
+    if (next === 0x3f /* ? */ || next === 0x21) {
+      // Prolog, processing instruction or DOCTYPE: skipped, never interpreted.
+      const end = input.slice(i, i + 9).toUpperCase() === '<!DOCTYPE' ? endOfDoctype(input, i + 9) : input.indexOf('>', i + 2);
+      const after = end === -1 ? n : end + 1;
+      if (inRoot) rewrite(i, after, textSeparator);
+      i = after;
+      continue;
+    }
+    if (next === 0x2f /* / */) {
+      // The common case first: the close of the innermost element, `</NAME>`, copied as written.
+      const top = open[open.length - 1];
+      if (top !== undefined && closesAt(input, i + 2, top)) {
+        const end = i + top.length + 3;
+        const written = nameForParser(top);
+        if (written !== top) rewrite(i, end, `</${written}>`);
+        i = end;
+        open.pop();
+        if (open.length === 0) break;
+        continue;
+      }
+      let j = i + 2;
+      while (j < n && isNameCode(input.charCodeAt(j))) j++;
+      const name = input.slice(i + 2, j);
+      const gt = input.charCodeAt(j) === 0x3e ? j : input.indexOf('>', j);
+      if (name === '' || gt === -1) {
+        // Not a close tag: text, `<` and all.
+        const after = gt === -1 ? n : gt + 1;
+        if (inRoot) rewrite(i, after, input.slice(i, after).replaceAll('<', '&lt;'));
+        i = after;
+        continue;
+      }
+      const after = gt + 1;
+      // A close before the root opens is text before the root: ignored.
+      if (!inRoot) {
+        i = after;
+        continue;
+      }
+      let match = open.lastIndexOf(name);
+      // A close that matches nothing open (`<AGENT_ID>2</USERID>`) closes the innermost element,
+      // but never the root: only a close naming the root ends the document.
+      if (match === -1) match = open.length > 1 ? open.length - 1 : open.length;
+      let closes = '';
+      while (open.length > match) closes += `</${nameForParser(open.pop()!)}>`;
+      // A close that closes nothing still separates the text on either side of it.
+      rewrite(i, after, closes || textSeparator);
+      i = after;
+      if (open.length === 0) break;
+      continue;
+    }
+    if (!isNameStartCode(next)) {
+      // A `<` that starts no tag is text.
+      if (inRoot) rewrite(i, i + 1, '&lt;');
+      i += 1;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && isNameCode(input.charCodeAt(j))) j++;
+    const name = input.slice(i + 1, j);
+    // Skip attributes, honouring quotes so that a `>` inside a value does not end the tag.
+    let k = j;
+    let quote = 0;
+    while (k < n) {
+      const c = input.charCodeAt(k);
+      if (quote !== 0) {
+        if (c === quote) quote = 0;
+      } else if (c === 0x22 || c === 0x27) {
+        quote = c;
+      } else if (c === 0x3e) {
+        break;
+      }
+      k++;
+    }
+    const selfClosing = k < n && input.charCodeAt(k - 1) === 0x2f;
+    const after = k < n ? k + 1 : n;
+    if (++elements > limits.maxElements) throw new XmlSyntaxError(`more than ${limits.maxElements} elements`);
+    if (!inRoot) {
+      if (copied !== -1) break; // a second top-level element: the document already ended
+      copied = i;
+    }
+    // Copied as written when it is exactly `<NAME>` or `<NAME/>`; rewritten without attributes otherwise.
+    const written = nameForParser(name);
+    if (written !== name || k === n || k !== (selfClosing ? j + 1 : j)) rewrite(i, after, selfClosing ? `<${written}/>` : `<${written}>`);
+    i = after;
+    if (!selfClosing) {
+      open.push(name);
+      if (open.length > limits.maxDepth) throw new XmlSyntaxError(`nesting deeper than ${limits.maxDepth}`);
+    } else if (open.length === 0) {
+      break;
+    }
+  }
+  if (copied === -1) throw new XmlSyntaxError('no XML element found');
+  // The root closed at `i`, or the input ended with elements open: they close at its end.
+  out += input.slice(copied, open.length === 0 ? i : n);
+  while (open.length > 0) out += `</${nameForParser(open.pop()!)}>`;
+  return out.includes('\r') ? out.replaceAll('\r', '&#13;') : out;
+}
+
+/** An entry of fast-xml-parser's ordered output: one key, an element's name or a node kind. */
+type OrderedEntry = Record<string, OrderedEntry[] | string>;
+
+/** The text of a text node: CRs the guard wrote as `&#13;` back first, the one reference most answers hold. */
+function characterData(raw: string): string {
+  return decodeEntities(raw.includes('&#13;') ? raw.replaceAll('&#13;', '\r') : raw);
+}
+
+/** fast-xml-parser's ordered output as our tree, without recursion (depth is the caller's limit). */
+function treeOf(document: OrderedEntry[]): XmlElement {
+  const rootEntry = document[0];
+  const rootKey = rootEntry === undefined ? undefined : Object.keys(rootEntry)[0];
+  if (rootEntry === undefined || rootKey === undefined) throw new XmlSyntaxError('no XML element found');
+  const nameOf = (key: string): string => (key.charCodeAt(0) === 0x23 ? key.slice(1) : key);
+  const root: XmlElement = { name: nameOf(rootKey), text: '', children: [] };
+  const pending: [OrderedEntry[], XmlElement][] = [[rootEntry[rootKey] as OrderedEntry[], root]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [entries, parent] = next;
+    for (const entry of entries) {
+      for (const key in entry) {
+        const value = entry[key]!;
+        if (key === '#text') {
+          parent.text += characterData(value as string);
+        } else if (key !== '#comment') {
+          const node: XmlElement = { name: nameOf(key), text: '', children: [] };
+          parent.children.push(node);
+          pending.push([value as OrderedEntry[], node]);
+        }
+        break;
+      }
+    }
+  }
+  return root;
+}
+
+/**
+ * Parse one XML document leniently and return its root element. Text before the root, a prolog,
+ * comments, DOCTYPE and anything after the root closes are ignored. Throws XmlSyntaxError only
+ * when there is no root element at all or a limit is exceeded.
+ */
+export function parseXmlThroughFastXmlParser(input: string, limits: ParseLimits = defaultLimits): XmlElement {
+  const document = wellFormedDocument(input, limits);
+  let ordered: OrderedEntry[];
+  try {
+    ordered = fastXmlParser.parse(document) as OrderedEntry[];
+  } catch (error) {
+    // The guard hands over well-formed XML only: this is a defect, reported as the one error parsing has.
+    throw new XmlSyntaxError(`fast-xml-parser refused the document: ${(error as Error).message}`, { cause: error });
+  }
+  return treeOf(ordered);
 }
 
 /** What `leadingChildTexts` read. */

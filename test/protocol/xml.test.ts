@@ -29,6 +29,7 @@ import {
   productionTestResult,
   specText,
 } from './spec-examples.js';
+import { anyCodeUnit, anyInput, anyValue, carriableValue, carried, goodName, headerPiece, nameish, params, requestId } from './xml-arbitraries.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers and generators
@@ -42,65 +43,6 @@ function overTheWire(xml: string): XmlElement {
   return parseXml(frame.bytes.toString('utf8'));
 }
 
-/**
- * Whether XML 1.0 can carry a character (one code point, or one lone surrogate as `Array.from`
- * yields it): Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
- * Written from the XML recommendation, independently of the implementation's regular expression.
- */
-function xmlCanCarry(ch: string): boolean {
-  const c = ch.codePointAt(0)!;
-  if (c === 0x9 || c === 0xa || c === 0xd) return true;
-  if (c < 0x20) return false;
-  if (c >= 0xd800 && c <= 0xdfff) return false; // a lone surrogate (a pair is one code point > 0xFFFF)
-  if (c === 0xfffe || c === 0xffff) return false;
-  return true;
-}
-
-/** The value a peer receives: each character XML cannot carry becomes U+FFFD, the rest is exact. */
-const carried = (value: string): string => Array.from(value, (ch) => (xmlCanCarry(ch) ? ch : '\uFFFD')).join('');
-
-/** Pieces that break naive XML writers or readers. */
-const hostilePieces = [
-  '<', '>', '&', ']]>', '"', "'", '\r', '\n', '\t', '\r\n', '\n\r', ' ', '  ',
-  '&amp;', '&lt;', '&#13;', '&#x26;', '&foo;', '&', '&#', ';',
-  '</REQUEST>', '</REQUEST >', '</request>', '</TYPE>', '<REQUEST>', '<X/>', '<X>y</X>', '</RESULT>', '</CALLCOPYEVENT>',
-  '<![CDATA[', '<!--', '-->', '<?xml version="1.0"?>', '<!DOCTYPE x [<!ENTITY e "v">]>',
-  'é', 'ß', '中文', '😀', '👩‍👩‍👧', '\u0301', '\u00a0', '\u0085', '\u2028', '\u2029', '\ufeff', '\ufffd', '\u{10ffff}',
-  'C:\\Recordings\\<', 'Sales & Marketing', 'a',
-] as const;
-
-const hostilePiece = fc.constantFrom(...hostilePieces);
-/** One code point XML can carry, from the whole Unicode range. */
-const carriableCodePoint = fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter((s) => xmlCanCarry(s));
-/** Any UTF-16 code unit, lone surrogates included. */
-const anyCodeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
-const forbiddenChar = fc.oneof(
-  fc.integer({ min: 0, max: 0x1f }).filter((c) => c !== 0x9 && c !== 0xa && c !== 0xd).map((c) => String.fromCharCode(c)),
-  fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
-  fc.constantFrom('\ufffe', '\uffff'),
-);
-
-/** Values XML can carry exactly: printable graphemes, any carriable code point, hostile markup. */
-const carriableValue = fc.oneof(
-  fc.string({ unit: 'grapheme', maxLength: 40 }),
-  fc.string({ unit: carriableCodePoint, maxLength: 40 }),
-  fc.string({ unit: fc.oneof(hostilePiece, carriableCodePoint, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })), maxLength: 30 }),
-);
-
-/** Any JavaScript string at all: controls, U+FFFE/U+FFFF, lone surrogates mixed with the above. */
-const anyValue = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.string({ unit: anyCodeUnit, maxLength: 40 }),
-  fc.string({ unit: fc.oneof(hostilePiece, carriableCodePoint, forbiddenChar, anyCodeUnit), maxLength: 30 }),
-);
-
-/** Element names the builder accepts (what the catalog uses: upper case, digits, underscore). */
-const goodName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,14}$/).filter((n) => isXmlName(n) && !requestEnvelopeNames.has(n));
-
-const params = (value: fc.Arbitrary<string>): fc.Arbitrary<[string, string][]> =>
-  fc.array(fc.tuple(goodName, value), { maxLength: 8 });
-
-const requestId = fc.oneof(fc.integer({ min: 0, max: 2147483647 }), fc.string({ unit: 'grapheme', maxLength: 12 }));
 
 // ---------------------------------------------------------------------------------------------
 
@@ -219,11 +161,6 @@ describe('xml: nothing can inject markup', () => {
   });
 
   test('a name element() accepts is carried exactly as one leaf; any other name throws XmlSyntaxError', () => {
-    const nameish = fc.oneof(
-      fc.string({ unit: 'binary', maxLength: 12 }),
-      fc.string({ unit: fc.constantFrom('<', '>', '/', '&', '"', "'", '=', ' ', '\t', '\n', '!', '?', ':', '-', '.', '1', 'A', 'x', 'm', 'l', '_', 'é'), maxLength: 12 }),
-      goodName,
-    );
     fc.assert(
       fc.property(nameish, (name) => {
         let built: XmlElement | undefined;
@@ -577,10 +514,6 @@ describe('xml: hostile input', () => {
   });
 
   test('any string either parses to an element or throws XmlSyntaxError, nothing else', () => {
-    const markup = fc.constantFrom(
-      '<', '</', '>', '/>', '<a', '<A>', '</A>', '<B>', '</B>', '<R/>', ' x="1"', "'", '"', '=', '<!--', '-->', '<![CDATA[', ']]>',
-      '<?', '?>', '<!DOCTYPE', '<!ENTITY', '[', ']', '&', '&#', '&#x', ';', '&amp;', '&#x110000;', '&#0;', '\ufeff', ' ', '\n', 'a', '1',
-    );
     const nameRe = /^[A-Za-z_:][A-Za-z0-9_.:-]*$/;
     const check = (node: XmlElement, depth: number): void => {
       assert.match(node.name, nameRe);
@@ -589,7 +522,7 @@ describe('xml: hostile input', () => {
       for (const c of node.children) check(c, depth + 1);
     };
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: fc.oneof(markup, anyCodeUnit), maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 })), (input) => {
+      fc.property(anyInput, (input) => {
         let root: XmlElement;
         try {
           root = parseXml(input);
@@ -629,16 +562,8 @@ describe('leadingChildTexts (the hot-path header read)', () => {
   });
 
   test('agrees with parseXml whenever it claims to know (property)', () => {
-    const name = fc.constantFrom('REQUESTTYPE', 'requestid', 'TYPE', 'ResultCode', 'RESULTMSG', 'X', 'LIST');
-    const text = fc.oneof(fc.constantFrom('', 'API_OK', ' 20 ', 'a &amp; b', 'a & b', '&#233;t\u00e9', '<', '>'), fc.string({ maxLength: 8 }));
-    const piece = fc.oneof(
-      fc.tuple(name, text).map(([n, t]) => `<${n}>${t}</${n}>`),
-      fc.tuple(name, name, text).map(([a, b, t]) => `<${a}>${t}</${b}>`),
-      name.map((n) => `<${n}/>`),
-      fc.constantFrom('\r\n\t', ' ', '<LIST><TYPE>nested</TYPE></LIST>', '<!-- x -->', 'text', '<![CDATA[<RESULTMSG>c</RESULTMSG>]]>'),
-    );
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 10 }), fc.boolean(), (pieces, closed) => {
+      fc.property(fc.array(headerPiece, { maxLength: 10 }), fc.boolean(), (pieces, closed) => {
         const xml = `<RESULT>${pieces.join('')}${closed ? '</RESULT>' : ''}`;
         const { texts, complete } = leadingChildTexts(Buffer.from(xml), header, all);
         if (!complete && !all(texts)) return;
