@@ -86,7 +86,7 @@ export function allResultCodes(): number[] {
  * Codes that report success. 0, 13, 37 and 43 are outcomes of the recorder that the manual lists
  * beside API_OK; none of them is an error.
  */
-const successCodes: ReadonlySet<number> = new Set([
+export const successCodes: ReadonlySet<number> = new Set([
   ResultCode.API_OK,
   ResultCode.API_RECORDING_STARTED,
   ResultCode.API_RECORDING_STOPPED,

@@ -12,7 +12,20 @@ import { jsonName } from '../../protocol/json-names.js';
 import type { ResultRecord } from '../../protocol/result-records.js';
 import { elementsAt, type XmlElement } from '../../protocol/xml.js';
 import { setLeaf, type JsonObject, type JsonValue } from './result-json.js';
-import { resultHeaderSchema, type JsonSchema } from './schemas.js';
+import { successCodes } from '../../protocol/result-codes.js';
+import type { JsonSchema } from './schemas.js';
+
+/** The RESULT header of a success: only the success codes are answered 200. */
+const successResultSchema: JsonSchema = {
+  type: 'object',
+  required: ['type', 'code', 'message'],
+  properties: {
+    type: { type: 'string', description: 'RESULTTYPE', examples: ['API_OK'] },
+    code: { type: 'integer', enum: [...successCodes], description: 'RESULTCODE' },
+    message: { type: 'string', description: "RESULTMSG: the core's account of what it did." },
+  },
+  additionalProperties: false,
+};
 
 /** What a route answers: a resource, or the outcome of a change. */
 export type RestAnswer = { kind: 'resource'; resource: RestResource } | { kind: 'outcome'; identifiers: ResultRecord };
@@ -139,7 +152,7 @@ export function answerSchema(answer: RestAnswer): JsonSchema {
     return {
       type: 'object',
       required: ['result'],
-      properties: { result: resultHeaderSchema, ...(identifiers['properties'] as Record<string, JsonSchema>) },
+      properties: { result: successResultSchema, ...(identifiers['properties'] as Record<string, JsonSchema>) },
       additionalProperties: false,
     };
   }

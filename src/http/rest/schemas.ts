@@ -4,7 +4,6 @@
  * body is refused with 400 before anything reaches the core) and the OpenAPI document.
  */
 import { maxRecordingIdents, type ParamSpec } from '../../protocol/catalog.js';
-import { ResultCode } from '../../protocol/result-codes.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -86,16 +85,6 @@ export const requestIdSchema: JsonSchema = {
   minimum: 1,
   maximum: 2147483647,
   description: 'REQUESTID of the XML request; the gateway assigns one when it is omitted.',
-};
-
-export const resultHeaderSchema: JsonSchema = {
-  type: 'object',
-  required: ['type', 'code', 'message'],
-  properties: {
-    type: { type: 'string', description: 'RESULTTYPE', examples: ['API_OK'] },
-    code: { type: ['integer', 'null'], description: 'RESULTCODE', examples: [ResultCode.API_OK] },
-    message: { type: 'string', description: 'RESULTMSG' },
-  },
 };
 
 export const problemSchema: JsonSchema = {
