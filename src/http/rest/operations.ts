@@ -188,8 +188,11 @@ function operation(method: RestRoute['method'], path: string, bindings: CommandB
   if (bindings.length === 1) {
     const { required, anyOfGroups } = requirements(first);
     if (required.length > 0) fields['required'] = required;
-    if (anyOfGroups.length === 1) fields['anyOf'] = anyOfGroups[0]!.map((name) => ({ required: [name] }));
-    if (anyOfGroups.length > 1) fields['allOf'] = anyOfGroups.map((group) => ({ anyOf: group.map((name) => ({ required: [name] })) }));
+    // Said in words, not as anyOf branches of `required` alone: generated clients (openapi-typescript)
+    // make such a body `unknown`. The handler checks the groups all the same (checkParams, 400).
+    if (anyOfGroups.length > 0) {
+      fields['description'] = anyOfGroups.map((group) => `At least one of ${group.map((name) => `\`${name}\``).join(', ')} is required.`).join(' ');
+    }
   }
   const examples = bindings.map((binding) => example(binding, place));
   if (place === 'body') fields['examples'] = examples;

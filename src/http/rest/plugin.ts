@@ -234,11 +234,14 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         if (spec.servedBy !== 'gateway') {
           const problems = checkParams(spec, params);
           if (problems.length > 0) {
+            // The catalog speaks of XML names; this caller knows the fields by their JSON names.
+            const fieldOf = new Map([...binding.fields].map(([field, param]) => [param.name, field]));
+            const inFields = (text: string): string => text.replace(/\b[A-Z][A-Z0-9_]*\b/g, (name) => fieldOf.get(name) ?? name);
             return sendProblem(reply, 400, {
               resultCode: ResultCode.API_INVALID_MESSAGE_FORMAT,
-              detail: `${problems.map((p) => p.problem).join('; ')}.`,
+              detail: `${problems.map((p) => inFields(p.problem)).join('; ')}.`,
               requestId,
-              errors: problems.map((p) => ({ field: binding.fields.has(jsonName(p.param)) ? jsonName(p.param) : p.param, detail: p.problem })),
+              errors: problems.map((p) => ({ field: fieldOf.get(p.param) ?? p.param, detail: inFields(p.problem) })),
             });
           }
         }
