@@ -7,6 +7,10 @@
  * (`<AGENT_ID>2</USERID>`), inner elements never closed (`<USERS>` in IMPORTUSER LIST), a stray
  * `<` in text (`C:\Recordings\<`). The parser never expands entities beyond the predefined and
  * numeric ones, ignores DOCTYPE declarations and bounds depth and element count.
+ *
+ * Parsing goes through fast-xml-parser, behind a scan that applies the lenient rules (see
+ * `wellFormedDocument`); building stays here (see `serialize`); the header of an answer on the hot
+ * path is read by a bounded scan of its bytes (`leadingChildTexts`).
  */
 
 import { XMLParser } from 'fast-xml-parser';
@@ -55,6 +59,14 @@ export function escapeText(value: string): string {
 }
 
 const EOL = '\r\n';
+
+// Building stays ours rather than fast-xml-parser's XMLBuilder. The product's layout is one tab per
+// level with CRLF line ends: XMLBuilder's formatted output ends lines with LF, and a CRLF put in
+// afterwards could not be told from an LF inside a value. Values must be escaped as the product
+// needs (CR as `&#13;`, U+FFFD for what XML cannot carry, quotes left alone: XMLBuilder escapes
+// quotes and passes control characters through), and names checked (XMLBuilder writes any key as a
+// tag name unless given a hook). The request builder is a string concatenation on the WebAPI's hot
+// path, with no tree to build first. Tests assert the bytes.
 
 /**
  * Serialise with one tab per level and CRLF line ends, the layout of the product's own answers.
@@ -151,7 +163,7 @@ export function buildEvent(header: EventHeader, data: ParamEntries): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lenient parsing
+// Lenient parsing, through fast-xml-parser
 
 export interface ParseLimits {
   maxDepth: number;
@@ -160,7 +172,7 @@ export interface ParseLimits {
 
 const defaultLimits: ParseLimits = { maxDepth: 64, maxElements: 200_000 };
 
-// Character classes by code unit, from a table: the parser's loops run once per character of every answer.
+// Character classes by code unit, from a table: the scans run once per character of every answer.
 const nameCodes = new Uint8Array(128); // 1: may start a name, 2: may continue one
 for (let c = 0; c < 128; c++) {
   const start = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x3a;
@@ -219,149 +231,20 @@ function closesAt(input: string, at: number, name: string): boolean {
 }
 
 /**
- * Parse one XML document leniently and return its root element. Text before the root, a prolog,
- * comments, DOCTYPE and anything after the root closes are ignored. Throws XmlSyntaxError only
- * when there is no root element at all or a limit is exceeded.
- */
-export function parseXml(input: string, limits: ParseLimits = defaultLimits): XmlElement {
-  const stack: XmlElement[] = [];
-  let root: XmlElement | undefined;
-  let elements = 0;
-  let i = 0;
-  const n = input.length;
-
-  const appendText = (raw: string, decode: boolean): void => {
-    const top = stack[stack.length - 1];
-    if (top) top.text += decode ? decodeEntities(raw) : raw;
-  };
-
-  while (i < n) {
-    const lt = input.indexOf('<', i);
-    if (lt === -1) {
-      appendText(input.slice(i), true);
-      break;
-    }
-    if (lt > i) appendText(input.slice(i, lt), true);
-    i = lt;
-    const next = input.charCodeAt(i + 1);
-    if (next === 0x21 /* ! */) {
-      if (input.startsWith('<!--', i)) {
-        const end = input.indexOf('-->', i + 4);
-        i = end === -1 ? n : end + 3;
-        continue;
-      }
-      if (input.startsWith('<![CDATA[', i)) {
-        const end = input.indexOf(']]>', i + 9);
-        appendText(input.slice(i + 9, end === -1 ? n : end), false);
-        i = end === -1 ? n : end + 3;
-        continue;
-      }
-    }
-    if (next === 0x3f /* ? */ || next === 0x21) {
-      // Prolog, processing instruction or DOCTYPE: skipped, never interpreted.
-      const end = input.slice(i, i + 9).toUpperCase() === '<!DOCTYPE' ? endOfDoctype(input, i + 9) : input.indexOf('>', i + 2);
-      i = end === -1 ? n : end + 1;
-      continue;
-    }
-    if (next === 0x2f /* / */) {
-      // The common case first: the close of the innermost element, `</NAME>`.
-      const top = stack[stack.length - 1];
-      if (top && closesAt(input, i + 2, top.name)) {
-        i += top.name.length + 3;
-        stack.pop();
-        if (stack.length === 0) break;
-        continue;
-      }
-      let j = i + 2;
-      while (j < n && isNameCode(input.charCodeAt(j))) j++;
-      const name = input.slice(i + 2, j);
-      const gt = input.charCodeAt(j) === 0x3e ? j : input.indexOf('>', j);
-      if (name === '' || gt === -1) {
-        appendText(input.slice(i, gt === -1 ? n : gt + 1), true);
-        i = gt === -1 ? n : gt + 1;
-        continue;
-      }
-      i = gt + 1;
-      // A close before the root opens is text before the root: ignored.
-      if (stack.length === 0) continue;
-      let match = -1;
-      for (let k = stack.length - 1; k >= 0; k--) {
-        if (stack[k]!.name === name) {
-          match = k;
-          break;
-        }
-      }
-      if (match === -1) {
-        // A close that matches nothing open (`<AGENT_ID>2</USERID>`) closes the innermost element,
-        // but never the root: only a close naming the root ends the document.
-        if (stack.length > 1) stack.pop();
-      } else {
-        // pop() rather than a length assignment, which V8 runs far slower.
-        while (stack.length > match) stack.pop();
-      }
-      if (stack.length === 0) break;
-      continue;
-    }
-    if (!isNameStartCode(next)) {
-      // A `<` that starts no tag is text.
-      appendText('<', false);
-      i += 1;
-      continue;
-    }
-    let j = i + 1;
-    while (j < n && isNameCode(input.charCodeAt(j))) j++;
-    const name = input.slice(i + 1, j);
-    // Skip attributes, honouring quotes so that a `>` inside a value does not end the tag.
-    let k = j;
-    let quote = 0;
-    while (k < n) {
-      const c = input.charCodeAt(k);
-      if (quote !== 0) {
-        if (c === quote) quote = 0;
-      } else if (c === 0x22 || c === 0x27) {
-        quote = c;
-      } else if (c === 0x3e) {
-        break;
-      }
-      k++;
-    }
-    const selfClosing = k < n && input.charCodeAt(k - 1) === 0x2f;
-    i = k < n ? k + 1 : n;
-    const node: XmlElement = { name, text: '', children: [] };
-    if (++elements > limits.maxElements) throw new XmlSyntaxError(`more than ${limits.maxElements} elements`);
-    const parent = stack[stack.length - 1];
-    if (parent) parent.children.push(node);
-    else if (!root) root = node;
-    else break; // a second top-level element: the document already ended
-    if (!selfClosing) {
-      stack.push(node);
-      if (stack.length > limits.maxDepth) throw new XmlSyntaxError(`nesting deeper than ${limits.maxDepth}`);
-    } else if (stack.length === 0) {
-      break;
-    }
-  }
-  if (!root) throw new XmlSyntaxError('no XML element found');
-  return root;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parsing through fast-xml-parser
-
-/**
- * fast-xml-parser reads the document the guard below hands it, always well-formed. Its options:
+ * fast-xml-parser reads the document `wellFormedDocument` hands it, always well-formed. Its options:
  * - preserveOrder: children in document order with the text between them; the other output merges
  *   same-named siblings and is built recursively (100k nested elements overflow the stack there).
  * - processEntities false: it expands no entity at all, not even the five: `decodeEntities` decodes
  *   the predefined and numeric references of each text node, as the header scan does. No DOCTYPE
- *   reaches it either (the guard drops them), so no internal subset can define one.
+ *   reaches it either (`wellFormedDocument` drops them), so no internal subset can define one.
  * - ignoreAttributes, trimValues false, parseTagValue false: text verbatim, attributes never read.
- * - commentPropName: the guard writes an empty comment where it removed markup between two runs of
- *   text, which keeps them separate text nodes, each decoded alone as the lenient reading decodes
- *   them (`&am<!-- -->p;` is not `&`).
- * - jPath false: the path is handed to callbacks as a matcher instead of a string built per text node.
+ * - commentPropName: `wellFormedDocument` writes an empty comment where it removed markup between
+ *   two runs of text, which keeps them separate text nodes, each decoded alone as the lenient
+ *   reading decodes them (`&am<!-- -->p;` is not `&`).
+ * - jPath false: callbacks get the path as a matcher, not as a string built per text node.
  * - onDangerousProperty: names are kept as written (preserveOrder makes each an own property of its
- *   entry); the three names it refuses outright are renamed by the guard and restored in `treeOf`.
- * - maxNestedTags: the guard has bounded depth already, by the caller's limit.
+ *   entry); the three it refuses outright are renamed by `wellFormedDocument`, restored by `treeOf`.
+ * - maxNestedTags: depth is bounded before, by the caller's limit, where elements are known to end.
  */
 const fastXmlParser = new XMLParser({
   preserveOrder: true,
@@ -395,12 +278,17 @@ const textSeparator = '<!---->';
  * unclosed `<USERS>` leaves RESULT open and `</B>` in `<R><A>1</B></Z>` closes R; a `<` that starts
  * no tag is an element named ""; text left at the end of the input is dropped and an unclosed tag
  * at the end throws; `<!doctype` is an element; a DOCTYPE with an external entity throws; CR LF
- * becomes LF. So this scan decides, as the hand-written parser did, where each element begins and
- * ends, and hands over only: the root, its start tags without attributes, a close tag for each
- * element ended (unclosed ones closed at the end), text with a stray `<` written `&lt;` and CR
- * written `&#13;`, CDATA as escaped text, and nothing of comments, processing instructions and
- * DOCTYPE. Well-formed parts are copied as one slice. The scan also enforces the depth and element
- * bounds, before any tree is built: a hostile document costs one linear pass and no recursion.
+ * becomes LF. So this scan decides where each element begins and ends, and hands over only: the
+ * root, its start tags without attributes, a close tag for each element ended (unclosed ones closed
+ * at the end), text with a stray `<` written `&lt;` and CR written `&#13;`, CDATA as escaped text,
+ * and nothing of comments, processing instructions and DOCTYPE. Well-formed parts are copied as one
+ * slice.
+ *
+ * The depth and element bounds are enforced here, before fast-xml-parser builds anything. Its
+ * ordered reading is a loop (its other output recurses and overflows the stack at 100k nested
+ * elements) with a nesting bound of its own, but that bound counts elements as it ends them, one per
+ * close tag, not as the lenient reading does; only this scan knows where elements end. A hostile
+ * document thus costs one linear pass and is refused before any tree exists.
  */
 function wellFormedDocument(input: string, limits: ParseLimits): string {
   const open: string[] = [];
@@ -539,7 +427,7 @@ function wellFormedDocument(input: string, limits: ParseLimits): string {
 /** An entry of fast-xml-parser's ordered output: one key, an element's name or a node kind. */
 type OrderedEntry = Record<string, OrderedEntry[] | string>;
 
-/** The text of a text node: CRs the guard wrote as `&#13;` back first, the one reference most answers hold. */
+/** The text of a text node: CRs `wellFormedDocument` wrote as `&#13;` back first, the one reference most answers hold. */
 function characterData(raw: string): string {
   return decodeEntities(raw.includes('&#13;') ? raw.replaceAll('&#13;', '\r') : raw);
 }
@@ -576,13 +464,13 @@ function treeOf(document: OrderedEntry[]): XmlElement {
  * comments, DOCTYPE and anything after the root closes are ignored. Throws XmlSyntaxError only
  * when there is no root element at all or a limit is exceeded.
  */
-export function parseXmlThroughFastXmlParser(input: string, limits: ParseLimits = defaultLimits): XmlElement {
+export function parseXml(input: string, limits: ParseLimits = defaultLimits): XmlElement {
   const document = wellFormedDocument(input, limits);
   let ordered: OrderedEntry[];
   try {
     ordered = fastXmlParser.parse(document) as OrderedEntry[];
   } catch (error) {
-    // The guard hands over well-formed XML only: this is a defect, reported as the one error parsing has.
+    // `wellFormedDocument` hands over well-formed XML only: this is a defect, reported as the one error parsing has.
     throw new XmlSyntaxError(`fast-xml-parser refused the document: ${(error as Error).message}`, { cause: error });
   }
   return treeOf(ordered);
@@ -600,8 +488,10 @@ export interface LeadingTexts {
  * The texts of the root's leading children, read straight from the bytes while the root begins with
  * plain `<NAME>text</NAME>` children, as the header of every answer does. The scan stops at the first
  * child that is anything else (attributes, nested elements, a mismatched close, a comment), at the
- * root's end, or once `enough` returns true. Far cheaper than parseXml on the hot path; when it stops
- * early without what the caller needs, parseXml is the authority.
+ * root's end, or once `enough` returns true. It is not a parser and must not grow into one: when it
+ * stops early without what the caller needs, parseXml is the authority. It stays because the hot
+ * path reads every answer's header (bench/xml-header.ts: parseXml takes about 19 times as long on a
+ * TEST answer, and 200 times on the first 4096 bytes of a long CALLLIST).
  */
 export function leadingChildTexts(bytes: Buffer, names: ReadonlySet<string>, enough: (texts: Map<string, string>) => boolean): LeadingTexts {
   const texts = new Map<string, string>();

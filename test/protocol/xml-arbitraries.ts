@@ -3,7 +3,7 @@
  * parses what they generate with both parsers.
  */
 import * as fc from 'fast-check';
-import { isXmlName, requestEnvelopeNames } from '../../src/protocol/xml.js';
+import { element, isXmlName, requestEnvelopeNames, serialize, type XmlElement } from '../../src/protocol/xml.js';
 
 /**
  * Whether XML 1.0 can carry a character (one code point, or one lone surrogate as `Array.from`
@@ -90,3 +90,55 @@ export const headerPiece = fc.oneof(
   headerName.map((n) => `<${n}/>`),
   fc.constantFrom('\r\n\t', ' ', '<LIST><TYPE>nested</TYPE></LIST>', '<!-- x -->', 'text', '<![CDATA[<RESULTMSG>c</RESULTMSG>]]>'),
 );
+
+/** Markup of every kind the lenient reading has a rule for, and names fast-xml-parser treats apart. */
+export const soupName = fc.constantFrom('R', 'A', 'B', 'a', 'RESULT', 'USERS', 'x:y', 'a.b-c', '_', 'constructor', '__proto__', 'prototype', 'toString', 'hasOwnProperty', 'valueOf');
+export const soupToken = fc.oneof(
+  soupName.map((n) => `<${n}>`),
+  soupName.map((n) => `</${n}>`),
+  soupName.map((n) => `<${n}/>`),
+  soupName.map((n) => `<${n} />`),
+  soupName.map((n) => `<${n} a="1>2" b='<x/>'>`),
+  soupName.map((n) => `</${n} >`),
+  fc.constantFrom(
+    '</>', '</ A>', '</', '<', '<<', '< ', '<1>', '<é>', '<Aé>', '<A/B>', '<A"', "<A '>'", 'x', ' ', '\r\n\t', '\r', '\n', '\t',
+    '&', '&am', 'p;', '&amp;', '&lt;', '&#13;', '&#x1F600;', '&#0;', '&#xD800;', '&nbsp;', '&#', ';', '>', ']]>', 'é', '😀', '\ud800', '\u0000', '\ufeff',
+    '<![CDATA[a&amp;<b>\r\n]]>', '<![CDATA[', '<![CDATA[]]>', '<!-- c -->', '<!--', '<!---->', '-->', '<?pi x?>', '<?xml version="1.0"?>', '<?', '?>', '<?a>b?>',
+    '<!DOCTYPE r [<!ENTITY e "<b>v</b>">]>', '<!DOCTYPE r SYSTEM "a>b">', '<!doctype html>', '<!DOCTYPE', '<!ELEMENT r ANY>', '<!x>', '<!', '<![X[',
+    '<!ENTITY xxe SYSTEM "file:///etc/passwd">', '&xxe;', '#text', '#comment', ':@',
+  ),
+);
+
+/** A root holding markup soup, closed or not, with soup before and after it. */
+export const soupDocument = fc
+  .tuple(fc.array(soupToken, { maxLength: 3 }), soupName, fc.array(soupToken, { maxLength: 40 }), fc.boolean(), fc.array(soupToken, { maxLength: 3 }))
+  .map(([before, root, inside, closed, trailing]) => `${before.join('')}<${root}>${inside.join('')}${closed ? `</${root}>` : ''}${trailing.join('')}`);
+
+/** A tree of the shapes answers have: leaves with any value, nested lists. */
+export const tree: fc.Arbitrary<XmlElement> = fc.letrec<{ node: XmlElement }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.tuple(goodName, anyValue).map(([name, value]) => element(name, value)),
+    fc.tuple(goodName, fc.array(tie('node'), { maxLength: 5 })).map(([name, children]) => element(name, children)),
+  ),
+})).node;
+
+/** A serialized tree with quirks put in: markup inserted and stretches cut out at random places. */
+export const damagedDocument = fc
+  .tuple(
+    tree.map((t) => serialize(t)),
+    fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.oneof(soupToken, fc.constant(''))), { maxLength: 4 }),
+    fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 12 })), { maxLength: 3 }),
+  )
+  .map(([xml, inserts, cuts]) => {
+    let out = xml;
+    for (const [at, length] of cuts) {
+      const from = Math.floor(at * out.length);
+      out = out.slice(0, from) + out.slice(from + length);
+    }
+    for (const [at, token] of inserts) {
+      const where = Math.floor(at * out.length);
+      out = out.slice(0, where) + token + out.slice(where);
+    }
+    return out;
+  });
