@@ -15,6 +15,7 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import { packageManifest } from '../../package-manifest.js';
 import { webApiPathItem, webApiTag } from '../webapi/openapi.js';
 import { webApiPaths } from '../webapi/plugin.js';
+import { problemSchema } from '../rest/schemas.js';
 
 export const openApiPath = '/openapi.json';
 export const docsPath = '/docs';
@@ -111,7 +112,7 @@ const docs: FastifyPluginAsync<DocsOptions> = async (app, { oidcIssuer }) => {
       // Relative: the server that serves the document, wherever it is deployed.
       servers: [{ url: '/', description: 'The gateway serving this document' }],
       tags,
-      components: { securitySchemes: securitySchemes(oidcIssuer) },
+      components: { securitySchemes: securitySchemes(oidcIssuer), schemas: { Problem: problemSchema as OpenAPIV3_1.SchemaObject } },
       // Every operation needs a credential unless it says otherwise (/livez, /readyz): in protected
       // mode, on loopback, the gateway lets callers in without one (see Access control).
       security: [{ apiKey: [] }, { bearer: [] }],

@@ -9,7 +9,7 @@ import { jsonName } from '../../protocol/json-names.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { pageLimits } from '../../recordings/recording-pages.js';
 import { answerExample, answerSchema, restAnswerOf } from './resources.js';
-import { exampleValue, paramSchema, problemSchema, requestIdSchema, type FieldPlace, type JsonSchema } from './schemas.js';
+import { exampleValue, paramSchema, problemSchemaRef, requestIdSchema, type FieldPlace, type JsonSchema } from './schemas.js';
 
 export const restPrefix = '/api/v1';
 
@@ -149,7 +149,7 @@ const pageFieldSchemas: Record<string, JsonSchema> = {
   },
 };
 
-const problem = (description: string): JsonSchema => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
+const problem = (description: string): JsonSchema => ({ description, content: { 'application/problem+json': { schema: problemSchemaRef } } });
 
 const problemResponses: JsonSchema = {
   401: problem('No credential, or one that is not valid: an API key as X-API-Key or Authorization: Bearer, or an access token (WWW-Authenticate says so).'),

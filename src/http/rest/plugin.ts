@@ -25,7 +25,7 @@ import { restOperations, type CommandBinding, type RestOperation } from './opera
 import { sendErrorProblem, sendProblem } from './problem.js';
 import { outcomeJson, recordJson, resourceJson, restAnswerOf, type RestAnswer } from './resources.js';
 import { resultBody } from './result-json.js';
-import { problemSchema, requestIdSchema } from './schemas.js';
+import { problemSchemaRef, requestIdSchema } from './schemas.js';
 
 export interface RestOptions extends CoreCallDependencies {
   /** EXPORT, COMBINEDEXPORT and MULTIEXPORT; without it they answer API_COMMAND_NOT_SUPPORTED. */
@@ -303,8 +303,8 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
             },
           },
         },
-        '4XX': { description: 'Refused by the gateway or the core.', content: { 'application/problem+json': { schema: problemSchema } } },
-        '5XX': { description: 'The core could not be reached or failed.', content: { 'application/problem+json': { schema: problemSchema } } },
+        '4XX': { description: 'Refused by the gateway or the core.', content: { 'application/problem+json': { schema: problemSchemaRef } } },
+        '5XX': { description: 'The core could not be reached or failed.', content: { 'application/problem+json': { schema: problemSchemaRef } } },
       },
     },
     handler: (request, reply) => {

@@ -87,6 +87,14 @@ export const requestIdSchema: JsonSchema = {
   description: 'REQUESTID of the XML request; the gateway assigns one when it is omitted.',
 };
 
+/**
+ * Where the document keeps the problem schema once (components.schemas.Problem): every REST
+ * operation answers it for each failure status, and written out inline it was half the document.
+ * Response schemas only document here (the surface serializes with JSON.stringify), so nothing
+ * needs to resolve the reference but the document's readers.
+ */
+export const problemSchemaRef: JsonSchema = { $ref: '#/components/schemas/Problem' };
+
 export const problemSchema: JsonSchema = {
   type: 'object',
   description: 'RFC 9457 problem details with the RESULTTYPE and RESULTCODE of the documented table.',
