@@ -4,7 +4,7 @@
  */
 import type { CommandSpec } from '../protocol/catalog.js';
 import { ResultCode } from '../protocol/result-codes.js';
-import type { XmlElement } from '../protocol/xml.js';
+import { element, serialize, type XmlElement } from '../protocol/xml.js';
 import type { Db } from './store.js';
 import type { EventBus } from './event-bus.js';
 import type { RecordingMirror } from './recording-mirror.js';
@@ -21,11 +21,23 @@ export interface CommandOutcome {
   code: number;
   message: string;
   body?: XmlElement[];
+  /** Body elements already serialized (renderBody), written after `body`: an answer kept ready is not built again. */
+  renderedBody?: string;
   /**
    * Elements the production core leaves unclosed in this answer (IMPORTUSER LIST's `<USERS>`),
    * reproduced only when the simulator runs with its field quirks on.
    */
   unclosedInField?: string[];
+}
+
+/**
+ * Body elements as the RESULT carries them, in serialize's layout (one level in): what a handler
+ * that keeps its answers returns as `renderedBody`. The RESULT written around them is cut off.
+ */
+export function renderBody(body: readonly XmlElement[]): string {
+  if (body.length === 0) return '';
+  const xml = serialize(element('RESULT', body));
+  return xml.slice(xml.indexOf('\n') + 1, xml.lastIndexOf('</RESULT>'));
 }
 
 /** A documented error result, thrown from anywhere inside a handler. */

@@ -215,6 +215,11 @@ export function renderResult(header: RequestHeader, outcome: CommandOutcome, ctx
       outcome.body ?? [],
     ),
   );
+  // The RESULT's own close is its last line: a rendered body goes just before it.
+  if (outcome.renderedBody) {
+    const close = xml.lastIndexOf('</RESULT>');
+    xml = xml.slice(0, close) + outcome.renderedBody + xml.slice(close);
+  }
   if (ctx.options.fieldQuirks) {
     for (const name of outcome.unclosedInField ?? []) xml = xml.replace(new RegExp(`\\t*</${name}>\\r\\n`), '');
   }

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import type { XmlElement } from '../../src/protocol/xml.js';
 import type { RunningSimulator } from '../../src/sim/simulator.js';
-import { all, CoreClient, field, startTestSimulator } from './harness.js';
+import { all, CoreClient, field, startTestSimulator, type Answer } from './harness.js';
 
 let sim: RunningSimulator;
 let client: CoreClient;
@@ -304,6 +306,28 @@ describe('CALLLIST', () => {
     assert.ok(ranged.length >= 51);
     assert.ok(ranged.every((r) => Number(field(r, 'RECORDINGTIME')) >= middle && Number(field(r, 'RECORDINGTIME')) <= times[50]!));
     assert.equal((await send('CALLLIST', { CALLCOUNT: 0 })).code, 16);
+  });
+
+  test('a question asked again is answered the same until the store changes, through the simulator or beside it', async () => {
+    const ask = () => send('CALLLIST', { DEVICEID: '7015', CALLCOUNT: 2 });
+    // Everything after the header: the REQUESTIDs differ.
+    const body = (answer: Answer): string => answer.xml.slice(answer.xml.indexOf('</RESULTMSG>'));
+    const newest = (answer: Answer): XmlElement | undefined => all(answer.root, 'SEARCHRESULT')[0];
+    const first = await ask();
+    assert.equal(all(first.root, 'SEARCHRESULT').length, 2);
+    assert.equal(body(await ask()), body(first));
+    // A recording the simulator makes comes first at once.
+    await send('CALLSTART', { DEVICEID: '7015' });
+    advance(5);
+    await send('CALLSTOP', { DEVICEID: '7015' });
+    const after = await ask();
+    assert.notEqual(field(newest(after), 'RECORDID'), field(newest(first), 'RECORDID'));
+    assert.equal(field(all(after.root, 'SEARCHRESULT')[1], 'RECORDID'), field(newest(first), 'RECORDID'));
+    // So does a change another program commits to the store.
+    const store = new Database(path.join(sim.dataDir, 'core.sqlite'));
+    store.prepare('UPDATE recordings SET user9 = ? WHERE ident = ?').run('changed beside', Number(field(newest(after), 'RECORDID')));
+    store.close();
+    assert.equal(field(newest(await ask()), 'USER9'), 'changed beside');
   });
 
   test('the seeded recordings have their documented durations and real files', async () => {

@@ -7,11 +7,11 @@ import os from 'node:os';
 import { userFieldNames } from '../../protocol/catalog.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { element, type XmlElement } from '../../protocol/xml.js';
-import { ApiError, ok, type CommandOutcome, type CoreRequest, type SimContext } from '../context.js';
+import { ApiError, ok, renderBody, type CommandOutcome, type CoreRequest, type SimContext } from '../context.js';
 import { agentOfDevice, deviceById, devicesOfAgent, noMatchingDevice, userBy } from '../directory.js';
 import { productRecordingRoot, productTime, sqlServerTime, uptimeSentence } from '../product-format.js';
 import { activeCalls, latestSegment, openSegments } from '../recorder.js';
-import { columnsOf, type CallRow, type DeviceRow, type RecordingRow, type SegmentRow, type UserRow } from '../store.js';
+import { columnsOf, preparedStatement, storeVersion, type CallRow, type Db, type DeviceRow, type SegmentRow, type UserRow } from '../store.js';
 
 const userElements = (row: object | undefined): XmlElement[] =>
   userFieldNames.map((u) => element(u, String((row as Record<string, unknown> | undefined)?.[u.toLowerCase()] ?? '')));
@@ -231,6 +231,68 @@ export const callListLimit = 1000;
 
 const callListFilters = columnsOf(['DEVICEID', 'CRM_USER', 'SYS_USER', 'DEVICEALIAS', 'GROUP', 'GATE', 'ANI', 'DNIS', ...userFieldNames]);
 
+/**
+ * The columns a SEARCHRESULT shows, and only those: a Recording row has some sixty, and reading
+ * each into JavaScript is what a CALLLIST spent most of its time on. Selected as raw rows (arrays),
+ * which better-sqlite3 builds for less than objects; the USERn columns come last so that a row
+ * destructures by position into `SearchResultRow`.
+ */
+const searchResultColumns = [
+  'r.device_id', 'r.device_alias', 'r.ani', 'r.dnis', 'r.calldirection', 'r.sgroup', 'r.gate',
+  'r.ident', 'r.recording_time', 'r.duration', 'u.first_name', 'u.last_name', 'r.crm_user', 'r.sys_user',
+  ...userFieldNames.map((u) => `r.${u.toLowerCase()}`),
+].join(', ');
+
+type SearchResultRow = [
+  deviceId: string, deviceAlias: string, ani: string, dnis: string, callDirection: string, group: string, gate: string,
+  ident: number, recordingTime: number, duration: number, agentFirstName: string | null, agentLastName: string | null,
+  crmUser: string, sysUser: string, ...users: (string | null)[],
+];
+
+/**
+ * The agent of a recording is the user whose id, as text, is its agent_id. Looked up by the users'
+ * primary key (the integer agent_id reads as), then compared as text as before, so that ' 3' or
+ * '3.0' still names nobody: without the first condition each recording listed scanned every user.
+ */
+const agentOfRecording = 'u.user_id = CAST(r.agent_id AS INTEGER) AND CAST(u.user_id AS TEXT) = r.agent_id';
+
+/**
+ * CALLLIST answers by question (the SQL, its values, the playback link's base), kept while the
+ * store is unchanged (storeVersion): a client polling for new recordings asks the same question
+ * again and again, and the rows, the elements and their serialization cost several times what
+ * the rest of a request does. Any write empties it; it holds at most `maxKeptCallListChars`.
+ */
+interface KeptCallLists {
+  version: string;
+  bodies: Map<string, string>;
+  chars: number;
+}
+const keptCallLists = new WeakMap<Db, KeptCallLists>();
+const maxKeptCallListChars = 4 * 1024 * 1024;
+
+function keptCallList(db: Db): KeptCallLists {
+  const version = storeVersion(db);
+  let kept = keptCallLists.get(db);
+  if (kept?.version !== version) {
+    kept = { version, bodies: new Map(), chars: 0 };
+    keptCallLists.set(db, kept);
+  }
+  return kept;
+}
+
+function keepCallList(kept: KeptCallLists, key: string, body: string): void {
+  const chars = key.length + body.length;
+  if (chars > maxKeptCallListChars) return;
+  // The oldest go first (a Map iterates in insertion order).
+  for (const [oldKey, oldBody] of kept.bodies) {
+    if (kept.chars + chars <= maxKeptCallListChars) break;
+    kept.bodies.delete(oldKey);
+    kept.chars -= oldKey.length + oldBody.length;
+  }
+  kept.bodies.set(key, body);
+  kept.chars += chars;
+}
+
 export function callList(req: CoreRequest, ctx: SimContext): CommandOutcome {
   const where: string[] = [];
   const values: (string | number)[] = [];
@@ -255,39 +317,45 @@ export function callList(req: CoreRequest, ctx: SimContext): CommandOutcome {
     throw new ApiError(ResultCode.API_INVALID_MESSAGE_FORMAT, 'CALLCOUNT must be a positive number');
   }
   const limit = Math.min(countParam ? Number(countParam) : callListLimit, callListLimit);
-  const rows = ctx.db
-    .prepare(
-      `SELECT r.*, u.first_name AS agent_first_name, u.last_name AS agent_last_name
-       FROM recordings r LEFT JOIN users u ON CAST(u.user_id AS TEXT) = r.agent_id
-       ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-       ORDER BY r.recording_time DESC, r.ident DESC LIMIT ?`,
-    )
-    .all(...values, limit) as (RecordingRow & { agent_first_name: string | null; agent_last_name: string | null })[];
+  values.push(limit);
+  const sql = `SELECT ${searchResultColumns}
+     FROM recordings r LEFT JOIN users u ON ${agentOfRecording}
+     ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+     ORDER BY r.recording_time DESC, r.ident DESC LIMIT ?`;
   const base = ctx.options.playbackBaseUrl.replace(/\/+$/, '');
-  return ok(
-    'API_OK',
-    rows.map((r, i) =>
-      element('SEARCHRESULT', [
-        element('CALLNUMBER', String(i + 1)),
-        element('DEVICEID', r.device_id),
-        element('DEVICEALIAS', r.device_alias),
-        element('ANI', r.ani),
-        element('DNIS', r.dnis),
-        element('CALLDIRECTION', r.calldirection),
-        element('GROUP', r.sgroup),
-        element('GATE', r.gate),
-        ...userElements(r),
-        element('RECORDID', String(r.ident)),
-        element('RECORDINGTIME', String(r.recording_time)),
-        element('DURATION', String(r.duration)),
-        element('AGENTFIRSTNAME', r.agent_first_name ?? ''),
-        element('AGENTLASTNAME', r.agent_last_name ?? ''),
-        element('CRM_USER', r.crm_user),
-        element('SYS_USER', r.sys_user),
-        element('PLAYBACKLINK', `${base}/${r.ident}/false`),
-      ]),
-    ),
-  );
+  const kept = keptCallList(ctx.db);
+  const key = JSON.stringify([sql, values, base]);
+  let body = kept.bodies.get(key);
+  if (body === undefined) {
+    // Prepared once for each set of filters (the SQL names the filters present, never their values).
+    const rows = preparedStatement(ctx.db, sql, 'raw').all(...values) as SearchResultRow[];
+    body = renderBody(rows.map((row, i) => searchResult(row, i + 1, base)));
+    keepCallList(kept, key, body);
+  }
+  return { ...ok('API_OK'), renderedBody: body };
+}
+
+function searchResult(row: SearchResultRow, callNumber: number, base: string): XmlElement {
+  const [deviceId, deviceAlias, ani, dnis, callDirection, group, gate, ident, recordingTime, duration, agentFirstName, agentLastName, crmUser, sysUser, ...users] = row;
+  return element('SEARCHRESULT', [
+    element('CALLNUMBER', String(callNumber)),
+    element('DEVICEID', deviceId),
+    element('DEVICEALIAS', deviceAlias),
+    element('ANI', ani),
+    element('DNIS', dnis),
+    element('CALLDIRECTION', callDirection),
+    element('GROUP', group),
+    element('GATE', gate),
+    ...userFieldNames.map((u, k) => element(u, String(users[k] ?? ''))),
+    element('RECORDID', String(ident)),
+    element('RECORDINGTIME', String(recordingTime)),
+    element('DURATION', String(duration)),
+    element('AGENTFIRSTNAME', agentFirstName ?? ''),
+    element('AGENTLASTNAME', agentLastName ?? ''),
+    element('CRM_USER', crmUser),
+    element('SYS_USER', sysUser),
+    element('PLAYBACKLINK', `${base}/${ident}/false`),
+  ]);
 }
 
 export function agentWindow(req: CoreRequest, ctx: SimContext): CommandOutcome {
