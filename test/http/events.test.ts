@@ -76,6 +76,7 @@ describe('GET /api/v1/events', () => {
     assert.equal(client.response.headers['content-type'], 'text/event-stream');
     assert.equal(client.response.headers['cache-control'], 'no-cache');
     assert.ok(client.response.headers['x-request-id']);
+    assert.equal(client.response.headers['x-content-type-options'], 'nosniff');
     // The subscription starts with the first listener: connecting, then up.
     assert.equal(await client.nextStatus(), 'connecting');
     assert.equal(await client.nextStatus(), 'up');

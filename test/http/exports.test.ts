@@ -87,6 +87,9 @@ describe("the manual's example URLs", () => {
     assert.equal(status, 200);
     assert.equal(headers.get('content-type'), 'audio/mpeg');
     assert.match(headers.get('content-disposition') ?? '', /^attachment; filename="?10121968\.mp3"?$/);
+    // A media export is written on the raw response: the security headers reach it all the same.
+    assert.equal(headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(headers.get('x-frame-options'), 'DENY');
     const info = await probe(file);
     assert.equal(info.codec, 'mp3');
     assert.ok(Math.abs(info.duration - (await durationOf('10121968'))) <= 0.1, `${info.duration}`);
