@@ -1,5 +1,11 @@
-/** What the benchmarks need: ports for their servers, waiting for them, and the median of noisy figures. */
+/**
+ * What the benchmarks need: ports for their servers, waiting for them, the median of noisy figures,
+ * the CPU time of a process and pinning processes to cores.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { once } from 'node:events';
 
 /** Distinct free ports: all are held open until every one is chosen, so none comes out twice. */
@@ -34,4 +40,33 @@ export async function untilReady(url: string, timeoutMs = 120_000): Promise<void
     if (Date.now() > deadline) throw new Error(`${url} not ready within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ), asked once. */
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU seconds a process has used so far, all its threads (V8's GC helpers included), from
+ * /proc/<pid>/stat; undefined where there is no /proc.
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    // The command name may hold spaces and parentheses: the fields are counted from its closing one.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of the whole line.
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether processes can be pinned to cores here: `taskset` and at least two of them. */
+export const canPin = existsSync('/usr/bin/taskset') && os.availableParallelism() >= 2;
+
+/** Pin a process, every thread of it, to one core (where canPin). */
+export function pinToCore(pid: number | undefined, core: number): void {
+  if (canPin && pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 }
