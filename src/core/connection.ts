@@ -53,6 +53,11 @@ export interface CoreAnswer {
   bytes: Buffer;
   /** `bytes` parsed leniently (the core's output is not always well-formed), on first use. */
   readonly root: XmlElement;
+  /**
+   * The answer is known to hold nothing but header elements (REQUESTTYPE, RESULTCODE...), which the
+   * header scan saw without parsing: a caller after the rest of the answer need not parse `root`.
+   */
+  readonly headerOnly?: boolean;
   requestType: string;
   requestId: string;
   resultCode: number | undefined;
@@ -306,6 +311,7 @@ function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
   const leading = leadingChildTexts(frame.bytes, resultHeaderNames, hasWholeHeader);
   let field: (name: string) => string | undefined;
   let root: XmlElement | undefined;
+  const headerOnly = leading.complete && leading.onlyNamed;
   if (leading.complete || hasWholeHeader(leading.texts)) {
     field = (name) => leading.texts.get(name)?.trim();
   } else {
@@ -339,6 +345,7 @@ function readAnswer(frame: Frame, asked: InFlight): CoreAnswer | CoreError {
     code !== undefined && /^-?[0-9]{1,10}$/.test(code) ? Number(code) : undefined,
     field('RESULTTYPE') ?? '',
     field('RESULTMSG') ?? '',
+    headerOnly,
   );
 }
 
@@ -352,6 +359,7 @@ class ParsedAnswer implements CoreAnswer {
     readonly resultCode: number | undefined,
     readonly resultType: string,
     readonly resultMessage: string,
+    readonly headerOnly: boolean,
   ) {}
 
   get root(): XmlElement {

@@ -245,6 +245,9 @@ function closesAt(input: string, at: number, name: string): boolean {
  * - onDangerousProperty: names are kept as written (preserveOrder makes each an own property of its
  *   entry); the three it refuses outright are renamed by `wellFormedDocument`, restored by `treeOf`.
  * - maxNestedTags: depth is bounded before, by the caller's limit, where elements are known to end.
+ * - entityDecoder: one that decodes nothing. With processEntities false it is never asked to decode,
+ *   but without it every parse builds a decoder with the HTML entity tables (about a tenth of the
+ *   time of parsing a TEST answer).
  */
 const fastXmlParser = new XMLParser({
   preserveOrder: true,
@@ -259,6 +262,13 @@ const fastXmlParser = new XMLParser({
   jPath: false,
   onDangerousProperty: (name: string) => name,
   maxNestedTags: Number.MAX_SAFE_INTEGER,
+  entityDecoder: {
+    setExternalEntities: () => undefined,
+    addInputEntities: () => undefined,
+    reset: () => undefined,
+    setXmlVersion: () => undefined,
+    decode: (text: string) => text,
+  },
 });
 
 /** Names fast-xml-parser refuses as tag names (prototype pollution), in start and close tags alike. */
@@ -482,13 +492,16 @@ export interface LeadingTexts {
   texts: Map<string, string>;
   /** The scan reached the root's end: a name missing from `texts` is absent from the document. */
   complete: boolean;
+  /** Every child the scan passed has one of the names asked for: with `complete`, the root holds nothing else. */
+  onlyNamed: boolean;
 }
 
 /**
  * The texts of the root's leading children, read straight from the bytes while the root begins with
  * plain `<NAME>text</NAME>` children, as the header of every answer does. The scan stops at the first
  * child that is anything else (attributes, nested elements, a mismatched close, a comment), at the
- * root's end, or once `enough` returns true. It is not a parser and must not grow into one: when it
+ * root's end, or once `enough` returns true (then reaching the root's end if it comes next, so that
+ * a caller knows an answer that is all header without parsing it). It is not a parser and must not grow into one: when it
  * stops early without what the caller needs, parseXml is the authority. It stays because the hot
  * path reads every answer's header (bench/xml-header.ts: parseXml takes about 19 times as long on a
  * TEST answer, and 200 times on the first 4096 bytes of a long CALLLIST).
@@ -496,7 +509,8 @@ export interface LeadingTexts {
 export function leadingChildTexts(bytes: Buffer, names: ReadonlySet<string>, enough: (texts: Map<string, string>) => boolean): LeadingTexts {
   const texts = new Map<string, string>();
   const n = bytes.length;
-  const stop = (complete: boolean): LeadingTexts => ({ texts, complete });
+  let onlyNamed = true;
+  const stop = (complete: boolean): LeadingTexts => ({ texts, complete, onlyNamed });
   if (bytes[0] !== 0x3c) return stop(false);
   let i = 1;
   while (i < n && isNameCode(bytes[i]!)) i++;
@@ -522,11 +536,16 @@ export function leadingChildTexts(bytes: Buffer, names: ReadonlySet<string>, eno
     for (let r = 0; r < nameLength; r++) if (bytes[nameStart + r] !== bytes[lt + 2 + r]) return stop(false);
     // Names are compared as bytes, upper-cased: decoding every child's name would cost more than the scan.
     const wanted = nameOfBytes(bytes, nameStart, nameLength, names);
-    if (wanted !== undefined && !texts.has(wanted)) {
-      texts.set(wanted, textOfBytes(bytes, textStart, lt));
-      if (enough(texts)) return stop(false);
-    }
     i = lt + nameLength + 3;
+    if (wanted === undefined) {
+      onlyNamed = false;
+    } else if (!texts.has(wanted)) {
+      texts.set(wanted, textOfBytes(bytes, textStart, lt));
+      if (enough(texts)) {
+        while (i < n && bytes[i] !== 0x3c) i++;
+        return stop(i + 1 < n && bytes[i + 1] === 0x2f && closesRootAt(bytes, i + 2, rootLength));
+      }
+    }
   }
 }
 

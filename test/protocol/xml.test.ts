@@ -549,6 +549,23 @@ describe('leadingChildTexts (the hot-path header read)', () => {
     assert.equal(texts.has('TYPE'), false, 'complete: TYPE is known to be absent');
   });
 
+  test('knows an answer that is all header once it has what it asked for, and one that holds more', () => {
+    const enough = (texts: Map<string, string>): boolean => texts.has('RESULTCODE') && texts.has('RESULTMSG');
+    const headerOnly = '<RESULT><REQUESTTYPE>TEST</REQUESTTYPE><RESULTCODE>20</RESULTCODE><RESULTMSG>ok</RESULTMSG>\r\n</RESULT>';
+    assert.deepEqual(leadingChildTexts(Buffer.from(headerOnly), header, enough), {
+      texts: new Map([['REQUESTTYPE', 'TEST'], ['RESULTCODE', '20'], ['RESULTMSG', 'ok']]),
+      complete: true,
+      onlyNamed: true,
+    });
+    const withBody = headerOnly.replace('\r\n', '<CORES>1</CORES>');
+    assert.equal(leadingChildTexts(Buffer.from(withBody), header, enough).complete, false, 'it stops before CORES');
+    const plainBodyFirst = '<RESULT><CORES>1</CORES><RESULTCODE>20</RESULTCODE><RESULTMSG>ok</RESULTMSG></RESULT>';
+    assert.deepEqual(
+      { ...leadingChildTexts(Buffer.from(plainBodyFirst), header, enough), texts: undefined },
+      { texts: undefined, complete: true, onlyNamed: false },
+    );
+  });
+
   test('stops at the first irregular child and says it did not see the whole root', () => {
     const cases = [
       '<RESULT><REQUESTTYPE>A</REQUESTTYPE><AGENT_ID>2</USERID><RESULTCODE>0</RESULTCODE></RESULT>',
@@ -565,11 +582,14 @@ describe('leadingChildTexts (the hot-path header read)', () => {
     fc.assert(
       fc.property(fc.array(headerPiece, { maxLength: 10 }), fc.boolean(), (pieces, closed) => {
         const xml = `<RESULT>${pieces.join('')}${closed ? '</RESULT>' : ''}`;
-        const { texts, complete } = leadingChildTexts(Buffer.from(xml), header, all);
+        const { texts, complete, onlyNamed } = leadingChildTexts(Buffer.from(xml), header, all);
         if (!complete && !all(texts)) return;
         const root = parseXml(xml);
         for (const wanted of header) {
           if (texts.has(wanted) || complete) assert.equal(texts.get(wanted), childText(root, wanted), `${wanted} in ${xml}`);
+        }
+        if (complete && onlyNamed) {
+          for (const c of root.children) assert.ok(header.has(c.name.toUpperCase()), `${c.name} in ${xml}, said to hold only the header`);
         }
       }),
       { numRuns: 3000 },

@@ -11,7 +11,7 @@ import { noteResult, refusal } from '../access/plugin.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
 import { ResultCode, httpStatusForResultCode, isSuccessCode } from '../../protocol/result-codes.js';
-import { buildRequest, isXmlName, requestEnvelopeNames } from '../../protocol/xml.js';
+import { buildRequest, isXmlName, requestEnvelopeNames, type XmlElement } from '../../protocol/xml.js';
 import type { CoreAnswer } from '../../core/pool.js';
 import { CallList } from '../../recordings/call-list.js';
 import { RecordingPages, decodeCursor, encodeCursor, pageLimits, type PageCursor } from '../../recordings/recording-pages.js';
@@ -50,6 +50,9 @@ function wireValue(param: ParamSpec | undefined, value: unknown): string {
   return text;
 }
 
+/** The body of an answer that is all header, as the readings of an answer see it: nothing. */
+const headerOnlyRoot: XmlElement = Object.freeze({ name: 'RESULT', text: '', children: Object.freeze([]) as unknown as XmlElement[] });
+
 const refuseAsProblem: Refusal = (reply, status, header, code, message) =>
   sendProblem(reply, status, { resultCode: code, detail: message, requestId: header.requestId === undefined ? undefined : Number(header.requestId) });
 
@@ -76,11 +79,13 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
     const id = Number.isInteger(answeredId) && answer.requestId !== '' ? answeredId : requestId;
     if (code !== undefined && isSuccessCode(code)) {
       const result = { type: answer.resultType, code, message: answer.resultMessage };
+      // Every reading below leaves the header out: an answer that is all header is not parsed.
+      const root = answer.headerOnly ? headerOnlyRoot : answer.root;
       if (!shape) {
-        reply.send({ requestId: id, result, ...resultBody(answer.root, spec) });
+        reply.send({ requestId: id, result, ...resultBody(root, spec) });
         return;
       }
-      const body = shape.kind === 'outcome' ? outcomeJson(answer.root, result, shape.identifiers) : resourceJson(answer.root, shape.resource);
+      const body = shape.kind === 'outcome' ? outcomeJson(root, result, shape.identifiers) : resourceJson(root, shape.resource);
       if (body) {
         reply.send(body);
         return;
