@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run wasm`: assembles src/media/g711-simd.wat into src/media/g711-simd-module.ts, the
+ * `npm run wasm`: assembles src/audio/g711-simd.wat into src/audio/g711-simd-module.ts, the
  * module's bytes as the gateway loads them (no file to find at run time, nothing to build on
  * install). Needs the `wabt` development dependency; the test of the decoder checks that the
  * checked-in bytes are current.
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
 import { packageRoot } from './package-manifest.js';
 
-const sourceDir = path.join(packageRoot, 'src', 'media');
+const sourceDir = path.join(packageRoot, 'src', 'audio');
 export const g711SimdSource = path.join(sourceDir, 'g711-simd.wat');
 export const g711SimdModuleFile = path.join(sourceDir, 'g711-simd-module.ts');
 

@@ -8,8 +8,8 @@
 import { Readable, pipeline } from 'node:stream';
 import type { exportMediaFormats } from '../protocol/catalog.js';
 import { audioFormats, decodeToPcm, encodeAudio, encodeAudioFile } from './ffmpeg.js';
-import { pcm16Stream, readWavInfo, wavHeader, type WavInfo } from './wav.js';
-import { voxEncoder } from './vox.js';
+import { pcm16Stream, readWavInfo, wavHeader, type WavInfo } from '../audio/wav.js';
+import { voxEncoder } from '../audio/vox.js';
 
 /** A MEDIA_FORMAT of the catalog's export functions, lower-cased. */
 export type ExportFormat = Lowercase<(typeof exportMediaFormats)[number]>;

@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { linearToALaw, linearToMuLaw } from '../media/g711.js';
-import { bytesPerSampleOf, littleEndianBytes, wavHeader, type WavEncoding } from '../media/wav.js';
+import { linearToALaw, linearToMuLaw } from '../audio/g711.js';
+import { bytesPerSampleOf, littleEndianBytes, wavHeader, type WavEncoding } from '../audio/wav.js';
 
 // The seed data names a recording's encoding in the container's own words.
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createTransport } from 'nodemailer';
-import { decodeWavToPcm16, pcm16ByteLength, readWavInfo, wavHeader } from '../media/wav.js';
+import { decodeWavToPcm16, pcm16ByteLength, readWavInfo, wavHeader } from '../audio/wav.js';
 import { SAMPLE_RATE } from './audio.js';
 
 export interface MailAddress {

@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { writeRecordingWav } from './audio.js';
-import type { WavEncoding } from '../media/wav.js';
+import type { WavEncoding } from '../audio/wav.js';
 import type { SimContext } from './context.js';
 import { productFilename, recordingRelativePath } from './product-format.js';
 import { getMeta, setMeta } from './store.js';

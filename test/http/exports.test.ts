@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { RecordingFiles } from '../../src/media/recording-files.js';
-import { wavHeader } from '../../src/media/wav.js';
+import { wavHeader } from '../../src/audio/wav.js';
 import { productRecordingRoot } from '../../src/sim/product-format.js';
 import { childText, elementsAt, parseXml } from '../../src/protocol/xml.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';

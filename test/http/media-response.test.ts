@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ChunkPool } from '../../src/media/chunk-pool.js';
+import { ChunkPool } from '../../src/audio/chunk-pool.js';
 import { sendMediaStream } from '../../src/http/media/media-response.js';
 
 // Smaller than a socket's high-water mark, so that a write still waiting in the socket returns true

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeWavToPcm16, readWavInfo, type WavEncoding } from '../../src/media/wav.js';
+import { decodeWavToPcm16, readWavInfo, type WavEncoding } from '../../src/audio/wav.js';
 import { SAMPLE_RATE, writeRecordingWav } from '../../src/sim/audio.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-audio-'));

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { decodeWavToPcm16, readWavInfo, wavHeader } from '../../src/media/wav.js';
+import { decodeWavToPcm16, readWavInfo, wavHeader } from '../../src/audio/wav.js';
 import { writeRecordingWav } from '../../src/sim/audio.js';
 import { combinedWavStream, isValidEmailAddress, writeEmail, type OutboxMail } from '../../src/sim/outbox.js';
 import { parseMultipart, type MimePart } from './mime.js';

@@ -10,7 +10,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
-import { giveBack } from '../../media/chunk-pool.js';
+import { giveBack } from '../../audio/chunk-pool.js';
 
 export interface MediaResponseEvents {
   /** The source failed before a byte was sent: the reply is still Fastify's to answer. */

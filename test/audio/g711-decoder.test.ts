@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { ALAW_DECODE, MULAW_DECODE } from '../../src/media/g711.js';
-import { decodeG711, simdG711Decoder, tableDecoder, type G711Decoder, type G711Law } from '../../src/media/g711-decoder.js';
+import { ALAW_DECODE, MULAW_DECODE } from '../../src/audio/g711.js';
+import { decodeG711, simdG711Decoder, tableDecoder, type G711Decoder, type G711Law } from '../../src/audio/g711-decoder.js';
 import { assembleG711Simd, g711SimdModuleFile, g711SimdModuleText } from '../../src/write-g711-simd.js';
 
 const tables: Record<G711Law, Readonly<Int16Array>> = { mulaw: MULAW_DECODE, alaw: ALAW_DECODE };

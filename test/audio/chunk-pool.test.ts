@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChunkPool, giveBack } from '../../src/media/chunk-pool.js';
+import { ChunkPool, giveBack } from '../../src/audio/chunk-pool.js';
 
 describe('ChunkPool', () => {
   test('a lent chunk given back makes its whole buffer the next one taken', () => {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { decodeVox, voxEncoder } from '../../src/media/vox.js';
+import { decodeVox, voxEncoder } from '../../src/audio/vox.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'media-vox-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { ALAW_DECODE, MULAW_DECODE, aLawToLinear, linearToALaw, linearToMuLaw, muLawToLinear } from '../../src/media/g711.js';
+import { ALAW_DECODE, MULAW_DECODE, aLawToLinear, linearToALaw, linearToMuLaw, muLawToLinear } from '../../src/audio/g711.js';
 
 /**
  * Runs one of Python's audioop conversions (the CCITT reference code, independent of ours) over

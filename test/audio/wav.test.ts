@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
-import { ALAW_DECODE, MULAW_DECODE } from '../../src/media/g711.js';
+import { ALAW_DECODE, MULAW_DECODE } from '../../src/audio/g711.js';
 import {
   decodeWavToPcm16,
   pcm16ByteLength,
@@ -20,8 +20,8 @@ import {
   type ByteRange,
   type WavEncoding,
   type WavInfo,
-} from '../../src/media/wav.js';
-import { ChunkPool, giveBack } from '../../src/media/chunk-pool.js';
+} from '../../src/audio/wav.js';
+import { ChunkPool, giveBack } from '../../src/audio/chunk-pool.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'media-wav-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
