@@ -21,6 +21,7 @@ import { docsPlugin } from './http/docs/plugin.js';
 import { eventsPlugin } from './http/events/plugin.js';
 import { EventStreams, type EventStreamOptions } from './http/events/stream.js';
 import { buildLazyValidator } from './http/lazy-validators.js';
+import { answerClientError } from './http/webapi/client-errors.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin } from './http/ops/plugin.js';
 import { RequestRecorder, requestIdHeader } from './http/ops/request-record.js';
@@ -115,6 +116,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     // A REST body with a field its schema does not know is refused, not silently stripped.
     ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
     schemaController: { compilersFactory: { buildValidator: buildLazyValidator } },
+    clientErrorHandler: answerClientError,
   };
   // TLS 1.2 at least: 1.0 and 1.1 are broken and no client worth serving needs them.
   const https = deps.https && { ...deps.https, minVersion: 'TLSv1.2' as const };
