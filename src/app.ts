@@ -121,6 +121,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   // TLS 1.2 at least: 1.0 and 1.1 are broken and no client worth serving needs them.
   const https = deps.https && { ...deps.https, minVersion: 'TLSv1.2' as const };
   const app = Fastify((https ? { ...options, https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  app.decorateRequest('coreFailure', undefined);
   app.register(securityHeadersPlugin, { overHttps: https !== undefined });
   // Fastify's own 404 logs the raw URL, query string and all, and echoes it in its body.
   app.setNotFoundHandler((request, reply) => {

@@ -13,6 +13,7 @@ import { LogOutput } from './log-output.js';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
 import { CoreEventSubscription } from './core/events.js';
+import { CoreFailureSummary } from './core/failure-summary.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import type { RunningSimulator } from './sim/simulator.js';
 import { productRecordingRoot } from './sim/product-format.js';
@@ -159,7 +160,9 @@ async function main(): Promise<void> {
   const apps = [plain, secure].filter((app) => app !== undefined);
   const log = logger;
   pool.on('up', () => log.info({ core: `${coreHost}:${corePort}` }, 'XML core is up'));
-  pool.on('down', () => log.warn({ core: `${coreHost}:${corePort}` }, 'XML core is down'));
+  pool.on('down', (reason) => log.warn({ core: `${coreHost}:${corePort}`, reason: reason instanceof Error ? reason.message : String(reason) }, 'XML core is down'));
+  const failures = new CoreFailureSummary(log);
+  pool.on('failure', (failure) => failures.note(failure));
   events.on('up', () => log.info({ eventPort: `${coreHost}:${coreEventPort}` }, "subscribed to the core's events"));
   events.on('down', (reason) => log.warn({ eventPort: `${coreHost}:${coreEventPort}`, reason: reason.message }, "the core's event port is down"));
   events.on('unreadable', (reason) => log.warn({ reason: reason.message }, 'skipped a message of the event port that is not a readable event'));
@@ -191,6 +194,7 @@ async function main(): Promise<void> {
       tokens?.close();
       await auditTrail.close();
       await pool.close();
+      failures.flush();
       await sim?.close();
       destination.flushSync();
       process.exit(0);

@@ -27,7 +27,8 @@ export class RequestRecorder extends LogController {
     const route = request.routeOptions.url ?? 'unmatched';
     const ms = reply.elapsedTime;
     this.metrics.observeHttpRequest(route, request.method, reply.statusCode, ms / 1000);
-    const line = { method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10 };
+    const line: Record<string, unknown> = { method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10 };
+    if (request.coreFailure !== undefined) line.coreFailure = request.coreFailure;
     if (error) request.log.error({ ...line, err: error }, 'request');
     else request.log.info(line, 'request');
   }

@@ -3,6 +3,7 @@
  * limit, a request that took too long to arrive). A WebAPI client reads an XML RESULT whatever
  * happens, so on the WebAPI paths the refusal is one; elsewhere it is what Fastify answers.
  */
+import type { FastifyInstance } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ResultCode } from '../../protocol/result-codes.js';
@@ -29,9 +30,12 @@ function refusalOf(error: ClientError): { status: number; message: string } {
   }
 }
 
-export function answerClientError(error: ClientError, socket: Socket): void {
+/** Fastify's clientErrorHandler: `this` is the server's instance. */
+export function answerClientError(this: FastifyInstance, error: ClientError, socket: Socket): void {
   // A reset connection has nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // Mostly network noise or a load balancer's probe, as Fastify logs it (rawPacket is redacted).
+  this.log.trace({ err: error }, 'client error');
   const { status, message } = refusalOf(error);
   if (socket.writable) {
     const head = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.subarray(0, 64).toString('latin1') : '';
