@@ -15,7 +15,7 @@ import { sendResult } from './http/webapi/result-reply.js';
 import { webApiHeaderOf } from './http/webapi/plugin.js';
 import { ResultCode } from './protocol/result-codes.js';
 import { pino, type DestinationStream } from 'pino';
-import type { CorePool } from './core/pool.js';
+import type { CorePool, CoreReadiness } from './core/pool.js';
 import type { CoreEventSubscription } from './core/events.js';
 import { docsPlugin } from './http/docs/plugin.js';
 import { eventsPlugin } from './http/events/plugin.js';
@@ -61,6 +61,8 @@ export interface AppDependencies {
    * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
    */
   events?: EventStreamOptions & { subscription: CoreEventSubscription };
+  /** True once the gateway is shutting down: /readyz fails so that load balancers stop sending. */
+  draining?: () => boolean;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -162,7 +164,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(docsPlugin, { oidcIssuer: access.oidcIssuer });
   const catalog = deps.exports?.catalog;
   if (catalog) metrics.recordingSources = () => catalog.statuses();
-  app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up, recordingSources: catalog && (() => catalog.statuses()), metricsAuth: access.metricsAuth });
+  const readiness = (): Promise<CoreReadiness> =>
+    deps.draining?.() ? Promise.resolve({ ready: false, reason: 'the gateway is shutting down' }) : deps.pool.readiness();
+  app.register(opsPlugin, { metrics, readiness, recordingSources: catalog && (() => catalog.statuses()), metricsAuth: access.metricsAuth });
   const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, metrics, coreTimeoutMs: deps.coreTimeoutMs });
   let eventStreams: EventStreams | undefined;
   if (deps.events) {

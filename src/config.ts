@@ -23,6 +23,10 @@ export interface GatewayConfig {
     timeoutMs: number;
     queueMax: number;
     connectTimeoutMs: number;
+    /** A TEST must be answered within this for /readyz (and for a new connection to join the pool). */
+    probeTimeoutMs: number;
+    /** A request waiting this long makes /readyz fail. */
+    stallMs: number;
   };
   /** Where the embedded simulator keeps its state and recordings. */
   simDataDir: string;
@@ -96,6 +100,8 @@ const settings = {
   coreTimeoutMs: { env: 'CORE_TIMEOUT_MS', flag: 'core-timeout-ms', help: 'time the core has to answer a request', default: '10000' },
   coreQueueMax: { env: 'CORE_QUEUE_MAX', flag: 'core-queue-max', help: 'requests that may wait for a connection', default: '1000' },
   coreConnectTimeoutMs: { env: 'CORE_CONNECT_TIMEOUT_MS', flag: 'core-connect-timeout-ms', help: 'time to establish a core connection', default: '3000' },
+  coreProbeTimeoutMs: { env: 'CORE_PROBE_TIMEOUT_MS', flag: 'core-probe-timeout-ms', help: 'time the core has to answer a TEST for /readyz and a new connection', default: '2000' },
+  coreStallMs: { env: 'CORE_STALL_MS', flag: 'core-stall-ms', help: 'a request waiting this long for the core makes /readyz fail', default: '5000' },
   simDataDir: { env: 'SIM_DATA_DIR', flag: 'sim-data-dir', help: "embedded simulator's data dir", default: './data' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'fatal, error, warn, info, debug or trace', default: 'info' },
   tlsCert: { env: 'TLS_CERT_FILE', flag: 'tls-cert', help: 'PEM certificate; with --tls-key, also serve HTTPS' },
@@ -300,6 +306,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       timeoutMs: integer('CORE_TIMEOUT_MS', get('coreTimeoutMs')!, 1, 600_000),
       queueMax: integer('CORE_QUEUE_MAX', get('coreQueueMax')!, 0, 1_000_000),
       connectTimeoutMs: integer('CORE_CONNECT_TIMEOUT_MS', get('coreConnectTimeoutMs')!, 1, 600_000),
+      probeTimeoutMs: integer('CORE_PROBE_TIMEOUT_MS', get('coreProbeTimeoutMs')!, 1, 600_000),
+      stallMs: integer('CORE_STALL_MS', get('coreStallMs')!, 1, 3_600_000),
     },
     simDataDir: get('simDataDir')!,
     logLevel: get('logLevel')!,

@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     queueMax: config.core.queueMax,
     requestTimeoutMs: config.core.timeoutMs,
     connectTimeoutMs: config.core.connectTimeoutMs,
+    probeTimeoutMs: config.core.probeTimeoutMs,
+    stallMs: config.core.stallMs,
   });
   pool.start();
   // Subscribed at startup when the event index is a recording source (below); otherwise with the

@@ -28,6 +28,10 @@ export interface CoreEventsOptions {
   /** Bound on one message from the event port; past it the connection is replaced. */
   maxMessageBytes?: number;
   backoffInitialMs?: number;
+  /**
+   * The longest wait between attempts to subscribe again (default 500 ms): every event the core
+   * sends while the subscription is down is lost to every listener, and an attempt costs one connect.
+   */
   backoffMaxMs?: number;
   feed: EventFeedOptions;
 }
@@ -75,7 +79,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
       subscribeTimeoutMs: options.subscribeTimeoutMs,
       maxMessageBytes: options.maxMessageBytes ?? defaultMaxMessageBytes,
       backoffInitialMs: options.backoffInitialMs ?? 100,
-      backoffMaxMs: options.backoffMaxMs ?? 10_000,
+      backoffMaxMs: options.backoffMaxMs ?? 500,
     };
     this.feed = new EventFeed(options.feed);
   }
