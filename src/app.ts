@@ -108,8 +108,10 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     routerOptions: { caseSensitive: false },
     bodyLimit: 1024 * 1024,
     requestTimeout: 60_000,
-    return503OnClosing: true,
-    logController: new RequestRecorder(metrics),
+    // Closing, requests still arriving on open connections are served (with Connection: close),
+    // not refused: a rolling restart must cost no caller an error.
+    return503OnClosing: false,
+    logController: new RequestRecorder(metrics, deps.draining),
     genReqId: (req) => {
       const given = req.headers[requestIdHeader];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newRequestId();

@@ -74,6 +74,12 @@ export interface GatewayConfig {
     scanLimit: number;
   };
   /** The live event stream (/api/v1/events). */
+  shutdown: {
+    /** After SIGTERM, /readyz fails and the gateway keeps serving this long before it stops accepting. */
+    delayMs: number;
+    /** Then requests, exports and streams in flight have this long to finish before they are cut. */
+    timeoutMs: number;
+  };
   events: {
     /** Events held for Last-Event-ID resumption. */
     buffer: number;
@@ -163,6 +169,13 @@ const settings = {
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
   eventsHeartbeatMs: { env: 'EVENTS_HEARTBEAT_MS', flag: 'events-heartbeat-ms', help: 'interval of the event stream heartbeat comment', default: '15000' },
   eventsMaxPerCredential: { env: 'EVENTS_MAX_PER_CREDENTIAL', flag: 'events-max-per-credential', help: 'event streams one credential (or address) may hold at once; past it, 429', default: '10' },
+  shutdownDelayMs: {
+    env: 'SHUTDOWN_DELAY_MS',
+    flag: 'shutdown-delay-ms',
+    help: 'after SIGTERM, time /readyz fails while the gateway still serves (for load balancers to notice)',
+    default: '5000',
+  },
+  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', help: 'then, time requests and exports in flight have to finish', default: '20000' },
   eventsMaxListeners: { env: 'EVENTS_MAX_LISTENERS', flag: 'events-max-listeners', help: 'event stream clients at once; past it, 503', default: '1000' },
 } satisfies Record<string, Setting>;
 
@@ -340,6 +353,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       timeZone: timeZone(get('recordingsTimeZone')),
       indexKeepDays: integer('RECORDINGS_INDEX_KEEP_DAYS', get('recordingsIndexKeepDays')!, 1, 36_500),
       scanLimit: integer('RECORDINGS_SCAN_LIMIT', get('recordingsScanLimit')!, 1, 10_000_000),
+    },
+    shutdown: {
+      delayMs: integer('SHUTDOWN_DELAY_MS', get('shutdownDelayMs')!, 0, 600_000),
+      timeoutMs: integer('SHUTDOWN_TIMEOUT_MS', get('shutdownTimeoutMs')!, 0, 3_600_000),
     },
     events: {
       buffer: integer('EVENTS_BUFFER', get('eventsBuffer')!, 1, 100_000),

@@ -138,7 +138,9 @@ async function main(): Promise<void> {
     allowedOrigins: new Set(config.access.corsOrigins),
   });
   const auditTrail = new AuditTrail({ ...(config.access.auditFile ? { file: config.access.auditFile } : {}), log: logger });
+  let stopping = false;
   const common = {
+    draining: () => stopping,
     pool,
     metrics,
     access: {
@@ -182,14 +184,28 @@ async function main(): Promise<void> {
     'uptivity-gateway ready',
   );
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
+  const stop = (signal: 'SIGTERM' | 'SIGINT'): void => {
+    if (stopping) {
+      // A second Ctrl-C: the person at the terminal does not want to wait.
+      if (signal === 'SIGINT') process.exit(130);
+      return;
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing requests in flight');
+    // SIGTERM comes from an orchestrator, whose load balancer needs time to see /readyz fail;
+    // SIGINT from a person at a terminal, who has none to wait for.
+    const delayMs = signal === 'SIGTERM' ? config.shutdown.delayMs : 0;
+    log.info({ signal, delayMs, timeoutMs: config.shutdown.timeoutMs }, 'shutting down: /readyz fails, requests are still served');
     void (async () => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      log.info('shutting down: no new connections; finishing requests, exports and event streams in flight');
+      // Past the bound, what is still open is cut: the process must end for its replacement.
+      const cut = setTimeout(() => {
+        log.warn({ timeoutMs: config.shutdown.timeoutMs }, 'shutting down: cutting the connections still open');
+        for (const app of apps) app.server.closeAllConnections();
+      }, config.shutdown.timeoutMs);
       // Each app ends its own event streams when it closes; the subscription goes after them.
       await Promise.all(apps.map((app) => app.close()));
+      clearTimeout(cut);
       await events.close();
       await catalog.close();
       keys.close();

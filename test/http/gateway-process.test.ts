@@ -25,7 +25,11 @@ after(() => {
 
 /** Start the gateway and collect the addresses it reports listening on. */
 async function startGateway(env: NodeJS.ProcessEnv, listeners: number): Promise<{ child: ChildProcess; urls: string[]; log: () => string }> {
-  const child = spawn(process.execPath, [main], { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', CORE_PORT: '0', CORE_EVENT_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main], {
+    // No load balancer to wait for, unless a test says otherwise.
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', CORE_PORT: '0', CORE_EVENT_PORT: '0', SHUTDOWN_DELAY_MS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   const urls: string[] = [];
@@ -80,6 +84,44 @@ test('without CORE_HOST it serves the WebAPI over an embedded, seeded simulator,
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   await events.waitEnded();
+});
+
+test('SIGTERM: /readyz fails at once, calls are still served for SHUTDOWN_DELAY_MS with Connection: close, what is in flight finishes, streams get a retry hint, exit 0', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-data-'));
+  dirs.push(dataDir);
+  const { child, urls, log } = await startGateway({ SIM_DATA_DIR: dataDir, SHUTDOWN_DELAY_MS: '1500', SHUTDOWN_TIMEOUT_MS: '5000' }, 1);
+  const url = urls[0]!;
+  assert.equal((await fetch(`${url}/readyz`)).status, 200);
+  const events = await SseClient.open(`${url}/api/v1/events`);
+  await events.statusBecomes('up');
+  const exited = exitCode(child);
+  const signalled = Date.now();
+  child.kill('SIGTERM');
+  // Ready no more, at once, with the reason.
+  let ready = await fetch(`${url}/readyz`);
+  while (ready.status === 200 && Date.now() - signalled < 500) ready = await fetch(`${url}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.equal(((await ready.json()) as { reason: string }).reason, 'the gateway is shutting down');
+  // Still serving while the load balancer notices, each answer closing its connection.
+  const during: { status: number; connection: string | null; ms: number }[] = [];
+  while (Date.now() - signalled < 1200) {
+    const response = await fetch(`${url}/webAPI.aspx?type=test&requestid=${during.length + 1}`);
+    await response.text();
+    during.push({ status: response.status, connection: response.headers.get('connection'), ms: Date.now() - signalled });
+  }
+  assert.ok(during.length > 5, 'calls were made during the delay');
+  assert.deepEqual(new Set(during.map((d) => d.status)), new Set([200]));
+  assert.deepEqual(new Set(during.map((d) => d.connection)), new Set(['close']));
+  // A request made at the end of the delay still gets its answer.
+  const inFlight = fetch(`${url}/webAPI.aspx?type=calllist&requestid=99&callcount=200`).then(async (r) => ({ status: r.status, body: await r.text() }));
+  const finished = await inFlight;
+  assert.equal(finished.status, 200);
+  assert.match(finished.body, /<RESULTTYPE>API_OK<\/RESULTTYPE>/);
+  assert.equal(await exited, 0);
+  assert.ok(Date.now() - signalled >= 1500, 'it served for the whole delay');
+  await events.waitEnded();
+  assert.equal(events.retry, 1000, 'the event stream told its client when to come back');
+  assert.match(log(), /"msg":"shutting down: \/readyz fails, requests are still served"/);
 });
 
 test('with a certificate it serves HTTPS too', { skip: !fs.existsSync('/usr/bin/openssl') && 'openssl is not installed' }, async () => {

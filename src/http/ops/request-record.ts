@@ -13,13 +13,20 @@ import { redactUrl } from './log-redaction.js';
 export const requestIdHeader = 'x-request-id';
 
 export class RequestRecorder extends LogController {
-  constructor(private readonly metrics: GatewayMetrics) {
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    /** True while the gateway shuts down. */
+    private readonly draining: () => boolean = () => false,
+  ) {
     super();
   }
 
   /** Replaces Fastify's "incoming request" line: the completion line says it all. */
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     reply.header(requestIdHeader, request.id);
+    // Shutting down: each keep-alive connection closes after its answer, so that none is idle when
+    // the server stops (a request sent on an idle connection as it closes would get no answer).
+    if (this.draining()) reply.header('connection', 'close');
   }
 
   /** Replaces Fastify's "request completed" line with the gateway's own, and counts the request. */
