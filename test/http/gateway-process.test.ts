@@ -4,7 +4,7 @@
  * and a graceful stop on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startGatewayProgram, type GatewayProgram } from './gateway-program.js';
 import { SseClient } from './sse-client.js';
 
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
@@ -24,29 +25,10 @@ after(() => {
 });
 
 /** Start the gateway and collect the addresses it reports listening on. */
-async function startGateway(env: NodeJS.ProcessEnv, listeners: number): Promise<{ child: ChildProcess; urls: string[]; log: () => string }> {
-  const child = spawn(process.execPath, [main], {
-    // No load balancer to wait for, unless a test says otherwise.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', CORE_PORT: '0', CORE_EVENT_PORT: '0', SHUTDOWN_DELAY_MS: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  const urls: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway not ready: ${output}`)), 30_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      for (const match of output.matchAll(/Server listening at (https?:\/\/127\.0\.0\.1:\d+)/g)) if (!urls.includes(match[1]!)) urls.push(match[1]!);
-      if (urls.length >= listeners && output.includes('uptivity-gateway ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
-  });
-  return { child, urls, log: () => output };
+async function startGateway(env: NodeJS.ProcessEnv, listeners: number): Promise<GatewayProgram> {
+  const program = await startGatewayProgram(env, listeners);
+  children.push(program.child);
+  return program;
 }
 
 async function exitCode(child: ChildProcess): Promise<number | null> {
