@@ -40,12 +40,12 @@ export interface TestGatewayOptions {
    */
   recordings?: Partial<Omit<CatalogSetup, 'ask' | 'files' | 'clock'>> & { timeZone?: string };
   maxTranscodes?: number;
-  /** Live events: how the subscription to the simulator's event port and the streams are set up. */
-  events?: Partial<EventStreamOptions> & Partial<EventFeedOptions> & Partial<Omit<CoreEventsOptions, 'feed'>>;
   /** Signed links and tickets (default: a key made for the gateway), CORS, PLAYBACK_LINK_BASE. */
   signed?: AppDependencies['signed'];
   cors?: AppDependencies['cors'];
   playbackLinks?: AppDependencies['playbackLinks'];
+  /** Live events: how the subscription to the simulator's event port and the streams are set up. */
+  events?: Partial<EventStreamOptions> & Partial<EventFeedOptions> & Partial<Omit<CoreEventsOptions, 'feed'>>;
 }
 
 export interface TestGateway {
