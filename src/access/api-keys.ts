@@ -242,18 +242,18 @@ export class ApiKeyStore {
   }
 
   /**
-   * Whether the key named `name` is still in force (not revoked nor expired) and holds `scope`: what
-   * a signed link it made is checked against at each use, so that revoking a key, or taking a scope
-   * from it, also ends the links it handed out.
+   * The key named `name` while it is in force (not revoked nor expired) and holds `scope`; undefined
+   * otherwise. What a signed link it made is checked against at each use, so that revoking a key,
+   * or taking a scope from it, also ends the links it handed out.
    */
-  stillGrants(name: string, scope: string): boolean {
+  inForce(name: string, scope: string): ApiKeyEntry | undefined {
     for (const loaded of this.byId.values()) {
       const { entry } = loaded;
       if (entry.name !== name) continue;
-      if (entry.revoked || (entry.expires && Date.parse(entry.expires) <= this.now())) return false;
-      return loaded.scopes.has('*') || loaded.scopes.has(scope);
+      if (entry.revoked || (entry.expires && Date.parse(entry.expires) <= this.now())) return undefined;
+      return loaded.scopes.has('*') || loaded.scopes.has(scope) ? entry : undefined;
     }
-    return false;
+    return undefined;
   }
 
   close(): void {

@@ -121,13 +121,17 @@ export class Gatekeeper {
   }
 
   /**
-   * Whether a credential that made a signed link may still do what the link does. A key is looked
-   * up again (revoked, expired, its scopes changed: the link ends with it); a token cannot be, and a
+   * The principal a signed link made by `creator` stands for, with `scope` alone; undefined when the
+   * creator may no longer do what the link does. A key is looked up again (revoked, expired, its
+   * scopes changed: the link ends with it; its own rate limit applies); a token cannot be, and a
    * link of one lives at most a day; those let in without a credential are as they were.
    */
-  stillGrants(creator: Pick<Principal, 'kind' | 'name'>, scope: string): boolean {
-    if (creator.kind !== 'key') return true;
-    return this.options.keys?.stillGrants(creator.name, scope) ?? false;
+  linkPrincipal(creator: Pick<Principal, 'kind' | 'name'>, scope: string): Principal | undefined {
+    const principal: Principal = { name: creator.name, kind: creator.kind, scopes: new Set([scope]), credentialLess: false, via: 'link' };
+    if (creator.kind !== 'key') return principal;
+    const entry = this.options.keys?.inForce(creator.name, scope);
+    if (!entry) return undefined;
+    return entry.rateLimit ? { ...principal, rateLimit: entry.rateLimit } : principal;
   }
 
   private withCredential(credential: string, address: string): Principal | Promise<Principal> {

@@ -267,6 +267,24 @@ describe('signed media links', () => {
     assert.equal(after.status, 403);
   });
 
+  test("a link's uses count against the rate limit of the key that made it, its own limit included", async () => {
+    const limitedKey = runKeysCommand(['create', '--name', 'limited', '--scopes', 'recordings:export', '--rate-limit', '3/60000'], keysFile).split('\n')[0]!;
+    store.reload();
+    const access = { gatekeeper: new Gatekeeper({ open: false, keys: store, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set() }), webApiQueryKeys: false, metricsAuth: false };
+    const limited = await startTestGateway({}, {}, { sim: gw.sim, access, signed: signedAccess(new SigningKeys([signingKey])), rateLimit: { max: 100, windowMs: 60_000 } });
+    try {
+      const made = await fetch(`${limited.url}/api/v1/recordings/${recordId}/links`, { method: 'POST', headers: { 'x-api-key': limitedKey } });
+      const { url } = (await made.json()) as LinkAnswer;
+      secrets.push(new URL(url, 'http://x').searchParams.get('signature')!.split('.')[2]!);
+      const statuses = [made.status];
+      for (let i = 0; i < 3; i++) statuses.push((await fetch(`${limited.url}${url}`, { method: 'HEAD' })).status);
+      assert.deepEqual(statuses, [201, 200, 200, 429]);
+      assert.equal((await fetch(`${limited.url}/api/v1/recordings/${recordId}/links`, { method: 'POST', headers: { 'x-api-key': limitedKey } })).status, 429, 'the key itself is past its limit too');
+    } finally {
+      await limited.close();
+    }
+  });
+
   test('an expired link: 403', async () => {
     const { json } = await makeLink({ format: 'wav', expiresIn: 1 });
     await new Promise((r) => setTimeout(r, 2100));

@@ -175,10 +175,11 @@ function identifyByLink(links: MediaLinks | undefined, gatekeeper: Gatekeeper, r
   try {
     if (!links) throw new AccessRefused(403, 'This gateway does not take signed links.');
     const grant = links.verify(recordId, query);
-    if (!gatekeeper.stillGrants(grant.creator, 'recordings:export')) {
+    const principal = gatekeeper.linkPrincipal(grant.creator, 'recordings:export');
+    if (!principal) {
       throw new AccessRefused(403, 'This link is not valid: ask for a new one.', `signed link refused: the key ${grant.creator.name} that made it is revoked, expired or no longer has recordings:export`);
     }
-    request.principal = { name: grant.creator.name, kind: grant.creator.kind, scopes: linkScopes, credentialLess: false, via: 'link' };
+    request.principal = principal;
     request.accessRefusal = undefined;
     request.query = { format: grant.format };
   } catch (error) {
@@ -187,8 +188,6 @@ function identifyByLink(links: MediaLinks | undefined, gatekeeper: Gatekeeper, r
     request.accessRefusal = error;
   }
 }
-
-const linkScopes: ReadonlySet<string> = new Set(['recordings:export']);
 
 /** A request of the event stream with `ticket=`: the ticket's principal, the ticket used up. */
 function identifyByTicket(tickets: EventTickets | undefined, request: FastifyRequest, given: string[]): void {
