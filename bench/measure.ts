@@ -85,3 +85,21 @@ export async function startProcess(script: string, args: string[], env: NodeJS.P
   child.stdout!.resume();
   return child;
 }
+
+/**
+ * The environment of a gateway process in front of a simulator on loopback, as the benchmarks run
+ * it: its own data dir, and a rate limit counted as in production but never reached (a benchmark
+ * measures the path, not the limit).
+ */
+export function gatewayEnvironment(ports: { port: number; corePort: number; eventPort: number }, dataDir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PORT: String(ports.port),
+    HOST: '127.0.0.1',
+    CORE_HOST: '127.0.0.1',
+    CORE_PORT: String(ports.corePort),
+    CORE_EVENT_PORT: String(ports.eventPort),
+    GATEWAY_DATA_DIR: dataDir,
+    RATE_LIMIT_MAX: '1000000000',
+  };
+}

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePorts, startProcess, untilReady } from './measure.js';
+import { freePorts, gatewayEnvironment, startProcess, untilReady } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const minutes = Number(process.env.SOAK_MINUTES ?? 10);
@@ -55,17 +55,7 @@ async function main(): Promise<void> {
     const logPath = path.join(dir, 'gateway.log');
     const log = openSync(logPath, 'w');
     const gateway = spawn(process.execPath, [path.join(here, '../src/main.js')], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        CORE_HOST: '127.0.0.1',
-        CORE_PORT: String(corePort),
-        CORE_EVENT_PORT: String(eventPort),
-        GATEWAY_DATA_DIR: path.join(dir, 'gateway'),
-        // Counted, as in production, but never reached.
-        RATE_LIMIT_MAX: '1000000000',
-      },
+      env: gatewayEnvironment({ port: port!, corePort: corePort!, eventPort: eventPort! }, path.join(dir, 'gateway')),
       stdio: ['ignore', log, 'inherit'],
     });
     closeSync(log);

@@ -44,7 +44,7 @@ import { buildRequest } from '../src/protocol/xml.js';
 import { ResultCode } from '../src/protocol/result-codes.js';
 import { loadConfig } from '../src/config.js';
 import { runKeysCommand } from '../src/access/keys-cli.js';
-import { canPin, cpuSeconds, freePorts, median, pinToCore, startProcess, untilReady } from './measure.js';
+import { canPin, cpuSeconds, freePorts, gatewayEnvironment, median, pinToCore, startProcess, untilReady } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const connections = 50;
@@ -177,16 +177,8 @@ async function main(): Promise<void> {
     logDir = await mkdtemp(path.join(os.tmpdir(), 'uptivity-bench-'));
     const logPath = path.join(logDir, 'gateway.log');
     const gatewayEnv = (port: number, name: string): NodeJS.ProcessEnv => ({
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      CORE_HOST: '127.0.0.1',
-      CORE_PORT: String(corePort),
-      CORE_EVENT_PORT: String(eventPort),
-      GATEWAY_DATA_DIR: path.join(logDir!, name),
+      ...gatewayEnvironment({ port, corePort, eventPort }, path.join(logDir!, name)),
       API_KEYS_FILE: path.join(logDir!, name, 'api-keys.yaml'),
-      // Counted, as in production, but never reached: the benchmark measures the path, not the limit.
-      RATE_LIMIT_MAX: '1000000000',
     });
     const startGateway = (port: number, name: string, log: string): ChildProcess => {
       const fd = openSync(log, 'w');
