@@ -215,24 +215,28 @@ export class TranscodeCache {
           this.#bytes += size;
         }
         if (this.#flights.get(name) === flight) this.#flights.delete(name);
-        await Promise.all(
+        const opened = await Promise.all(
           [...flight.waiters].map(async (waiter) => {
             flight.waiters.delete(waiter);
             waiter.signal.removeEventListener('abort', waiter.onAbort);
             try {
-              const handle = await fs.open(final, 'r');
-              if (waiter.signal.aborted) {
-                await handle.close();
-                waiter.reject(new Error('The caller went away'));
-              } else waiter.resolve({ handle, size, hit: false });
+              return { waiter, handle: await fs.open(final, 'r') };
             } catch (error) {
-              waiter.reject(error as Error);
+              return { waiter, error: error as Error };
             }
           }),
         );
-        // Unlinked once its readers have it open: they read on, nobody else finds it.
+        // Unlinked once its readers have it open: they read on, nobody else finds it. Done before
+        // they are answered, so that what they see on disk is the cache as it now stands.
         if (kept) await this.#evict(name);
         else await fs.rm(final, { force: true });
+        for (const { waiter, handle, error } of opened) {
+          if (!handle) waiter.reject(error!);
+          else if (waiter.signal.aborted) {
+            waiter.reject(new Error('The caller went away'));
+            void handle.close().catch(() => undefined);
+          } else waiter.resolve({ handle, size, hit: false });
+        }
       } catch (error) {
         if (this.#flights.get(name) === flight) this.#flights.delete(name);
         await fs.rm(partial, { force: true }).catch(() => undefined);
