@@ -224,8 +224,8 @@ async function resolve(port: number, url: string): Promise<{ head: number; looku
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
-  const [port, corePort, eventPort, controlPort, databasePort, indexPort, sharePort, uncachedPort, nginxPort] = (await freePorts(9)) as [
-    number, number, number, number, number, number, number, number, number,
+  const [port, corePort, eventPort, controlPort, databasePort, indexPort, sharePort, uncachedPort, nginxPort, barePort] = (await freePorts(10)) as [
+    number, number, number, number, number, number, number, number, number, number,
   ];
   const database = await benchDatabase();
   const simulator = spawn(
@@ -250,6 +250,7 @@ async function main(): Promise<void> {
   // The same, keeping nothing: every export of it is a first, uncached one.
   const uncached = startGateway(uncachedPort, { ...core, RECORDINGS_SOURCES: 'recordinginfo', GATEWAY_DATA_DIR: path.join(dataDir, 'gateway-uncached'), MEDIA_CACHE_MAX_BYTES: '0' });
   let nginx: ReturnType<typeof spawn> | undefined;
+  let bare: ReturnType<typeof spawn> | undefined;
   const sourceGateways = [
     ...(database ? [{ name: 'database (PostgreSQL)', port: databasePort, env: { RECORDINGS_SOURCES: 'database', RECORDINGS_DB_URL: database.url } }] : []),
     { name: 'index (SQLite)', port: indexPort, env: { RECORDINGS_SOURCES: 'index' } },
@@ -326,9 +327,12 @@ async function main(): Promise<void> {
     if (cachedFiles.length !== 1) throw new Error(`expected one cached mp3, found ${cachedFiles.join(', ')}`);
     nginx = await startNginx(cacheDir, nginxPort, path.join(dataDir, 'nginx'));
     const nginxUrl = `http://127.0.0.1:${nginxPort}/${cachedFiles[0]}`;
+    bare = spawn(process.execPath, [path.join(here, 'bare-file-server.js'), path.join(cacheDir, cachedFiles[0]!), String(barePort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const bareUrl = `http://127.0.0.1:${barePort}/`;
+    await untilReady(bareUrl);
     const pinned = canPin && process.env.BENCH_PIN !== '0';
     if (pinned) {
-      for (const server of [gateway, nginx]) pinToCore(server.pid, 0);
+      for (const server of [gateway, nginx, bare]) pinToCore(server.pid, 0);
       pinToCore(simulator.pid, 1);
       pinToCore(process.pid, 1);
     }
@@ -336,11 +340,13 @@ async function main(): Promise<void> {
     const parallel = Number(process.env.BENCH_PARALLEL ?? 4);
     const hitRuns: { bytesPerSecond: number }[] = [];
     const nginxRuns: { bytesPerSecond: number }[] = [];
+    const bareRuns: { bytesPerSecond: number }[] = [];
     const hitFirst: Timing[] = [];
     const nginxFirst: Timing[] = [];
     // Warm both (the gateway compiles its path, nginx opens the file once).
     await parallelDownloads(cachedUrl, 20, parallel, dataDir);
     await parallelDownloads(nginxUrl, 20, parallel, dataDir);
+    await parallelDownloads(bareUrl, 20, parallel, dataDir);
     for (let r = 0; r < rounds; r++) {
       const sides = [
         async () => {
@@ -351,8 +357,12 @@ async function main(): Promise<void> {
           nginxRuns.push(await parallelDownloads(nginxUrl, downloads, parallel, dataDir));
           nginxFirst.push(await download(nginxUrl));
         },
+        async () => {
+          bareRuns.push(await parallelDownloads(bareUrl, downloads, parallel, dataDir));
+        },
       ];
-      for (const run of r % 2 === 0 ? sides : sides.reverse()) await run();
+      // A different order each round, so that no side always follows the same one.
+      for (let i = 0; i < sides.length; i++) await sides[(i + r) % sides.length]!();
       if (process.env.BENCH_VERBOSE) process.stdout.write(`round ${r + 1}: cache hit ${(hitRuns.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s, nginx ${(nginxRuns.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s\n`);
     }
     if (pinned) {
@@ -379,7 +389,10 @@ async function main(): Promise<void> {
       `\ncached mp3 (${(fs.statSync(path.join(cacheDir, cachedFiles[0]!)).size / 1e6).toFixed(1)} MB), ${downloads} downloads ${parallel} at a time per round${pinned ? ', servers on core 0, curl on core 1' : ''}:\n`,
     );
     process.stdout.write(`  gateway cache hit: ${mb(hitRuns)} MB/s, first byte ${ms(hitFirst)} ms\n  nginx, same file:  ${mb(nginxRuns)} MB/s, first byte ${ms(nginxFirst)} ms\n`);
+    process.stdout.write(`  bare Node server:  ${mb(bareRuns)} MB/s (bench/bare-file-server.ts: read and write, nothing else)\n`);
     process.stdout.write(`cache hit / nginx throughput:   ${median(hitRuns.map((x, i) => x.bytesPerSecond / nginxRuns[i]!.bytesPerSecond)).toFixed(2)}  (goal >= 0.8)\n`);
+    process.stdout.write(`bare Node / nginx throughput: ${median(bareRuns.map((x, i) => x.bytesPerSecond / nginxRuns[i]!.bytesPerSecond)).toFixed(2)}  (what Node itself reaches without sendfile)\n`);
+    process.stdout.write(`cache hit / bare Node:          ${median(hitRuns.map((x, i) => x.bytesPerSecond / bareRuns[i]!.bytesPerSecond)).toFixed(2)}  (what the gateway's request path costs)\n`);
     process.stdout.write(`cache hit / nginx first byte:   ${median(hitFirst.map((x, i) => x.firstByteSeconds / nginxFirst[i]!.firstByteSeconds)).toFixed(2)}  (time; lower is better)\n`);
 
     // BENCH_SOURCES=0 stops here (parts 1 and 2 alone).
@@ -427,7 +440,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    const children = [gateway, uncached, ...sourceGateways.map((g) => g.child), simulator, ...(nginx ? [nginx] : [])];
+    const children = [gateway, uncached, ...sourceGateways.map((g) => g.child), simulator, ...(nginx ? [nginx] : []), ...(bare ? [bare] : [])];
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
     await database?.drop();
