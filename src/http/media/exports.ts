@@ -225,6 +225,11 @@ export function exportHandler(options: ExportOptions) {
       if (!abort.signal.aborted) request.log.error({ err: error, type: 'EXPORT' }, 'export failed before its first byte');
       return refuse(reply, 500, call, ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The export failed; see the gateway log.');
     }
+    if (abort.signal.aborted) {
+      // Gone between the file's completion and now: its response will never ask for the bytes.
+      closeSync(media.fd);
+      return reply;
+    }
     const representation = { format, ...validators, size: media.size };
     const open = (range?: { start: number; end: number }): Readable => fileRangeStream(media.fd, media.size, range);
     return sendFile(request, reply, call, refuse, representation, mediaAnswer(request, representation), open, () => closeSync(media.fd));
