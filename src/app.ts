@@ -15,12 +15,13 @@ import { sendResult } from './http/webapi/result-reply.js';
 import { webApiHeaderOf } from './http/webapi/plugin.js';
 import { ResultCode } from './protocol/result-codes.js';
 import { pino, type DestinationStream } from 'pino';
-import type { CorePool } from './core/pool.js';
+import type { CorePool, CoreReadiness } from './core/pool.js';
 import type { CoreEventSubscription } from './core/events.js';
 import { docsPlugin } from './http/docs/plugin.js';
 import { eventsPlugin } from './http/events/plugin.js';
 import { EventStreams, type EventStreamOptions } from './http/events/stream.js';
 import { buildLazyValidator } from './http/lazy-validators.js';
+import { answerClientError } from './http/webapi/client-errors.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import { opsPlugin } from './http/ops/plugin.js';
 import { RequestRecorder, requestIdHeader } from './http/ops/request-record.js';
@@ -61,6 +62,8 @@ export interface AppDependencies {
    * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
    */
   events?: EventStreamOptions & { subscription: CoreEventSubscription };
+  /** True once the gateway is shutting down: /readyz fails so that load balancers stop sending. */
+  draining?: () => boolean;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -106,8 +109,10 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     routerOptions: { caseSensitive: false },
     bodyLimit: 1024 * 1024,
     requestTimeout: 60_000,
-    return503OnClosing: true,
-    logController: new RequestRecorder(metrics),
+    // Closing, requests still arriving on open connections are served (with Connection: close),
+    // not refused: a rolling restart must cost no caller an error.
+    return503OnClosing: false,
+    logController: new RequestRecorder(metrics, deps.draining),
     genReqId: (req) => {
       const given = req.headers[requestIdHeader];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newRequestId();
@@ -116,10 +121,12 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     // A REST body with a field its schema does not know is refused, not silently stripped.
     ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
     schemaController: { compilersFactory: { buildValidator: buildLazyValidator } },
+    clientErrorHandler: answerClientError,
   };
   // TLS 1.2 at least: 1.0 and 1.1 are broken and no client worth serving needs them.
   const https = deps.https && { ...deps.https, minVersion: 'TLSv1.2' as const };
   const app = Fastify((https ? { ...options, https } : options) as FastifyServerOptions) as unknown as FastifyInstance;
+  app.decorateRequest('coreFailure', undefined);
   app.register(securityHeadersPlugin, { overHttps: https !== undefined });
   // Fastify's own 404 logs the raw URL, query string and all, and echoes it in its body.
   app.setNotFoundHandler((request, reply) => {
@@ -160,7 +167,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(docsPlugin, { oidcIssuer: access.oidcIssuer });
   const catalog = deps.exports?.catalog;
   if (catalog) metrics.recordingSources = () => catalog.statuses();
-  app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up, recordingSources: catalog && (() => catalog.statuses()), metricsAuth: access.metricsAuth });
+  const readiness = (): Promise<CoreReadiness> =>
+    deps.draining?.() ? Promise.resolve({ ready: false, reason: 'the gateway is shutting down' }) : deps.pool.readiness();
+  app.register(opsPlugin, { metrics, readiness, recordingSources: catalog && (() => catalog.statuses()), metricsAuth: access.metricsAuth });
   const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, metrics, coreTimeoutMs: deps.coreTimeoutMs });
   let eventStreams: EventStreams | undefined;
   if (deps.events) {

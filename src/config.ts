@@ -23,6 +23,10 @@ export interface GatewayConfig {
     timeoutMs: number;
     queueMax: number;
     connectTimeoutMs: number;
+    /** A TEST must be answered within this for /readyz (and for a new connection to join the pool). */
+    probeTimeoutMs: number;
+    /** A request waiting this long makes /readyz fail. */
+    stallMs: number;
   };
   /** Where the embedded simulator keeps its state and recordings. */
   simDataDir: string;
@@ -74,6 +78,12 @@ export interface GatewayConfig {
     scanLimit: number;
   };
   /** The live event stream (/api/v1/events). */
+  shutdown: {
+    /** After SIGTERM, /readyz fails and the gateway keeps serving this long before it stops accepting. */
+    delayMs: number;
+    /** Then requests, exports and streams in flight have this long to finish before they are cut. */
+    timeoutMs: number;
+  };
   events: {
     /** Events held for Last-Event-ID resumption. */
     buffer: number;
@@ -100,6 +110,8 @@ const settings = {
   coreTimeoutMs: { env: 'CORE_TIMEOUT_MS', flag: 'core-timeout-ms', help: 'time the core has to answer a request', default: '10000' },
   coreQueueMax: { env: 'CORE_QUEUE_MAX', flag: 'core-queue-max', help: 'requests that may wait for a connection', default: '1000' },
   coreConnectTimeoutMs: { env: 'CORE_CONNECT_TIMEOUT_MS', flag: 'core-connect-timeout-ms', help: 'time to establish a core connection', default: '3000' },
+  coreProbeTimeoutMs: { env: 'CORE_PROBE_TIMEOUT_MS', flag: 'core-probe-timeout-ms', help: 'time the core has to answer a TEST for /readyz and a new connection', default: '2000' },
+  coreStallMs: { env: 'CORE_STALL_MS', flag: 'core-stall-ms', help: 'a request waiting this long for the core makes /readyz fail', default: '5000' },
   simDataDir: { env: 'SIM_DATA_DIR', flag: 'sim-data-dir', help: "embedded simulator's data dir", default: './data' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'fatal, error, warn, info, debug or trace', default: 'info' },
   tlsCert: { env: 'TLS_CERT_FILE', flag: 'tls-cert', help: 'PEM certificate; with --tls-key, also serve HTTPS' },
@@ -168,6 +180,13 @@ const settings = {
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
   eventsHeartbeatMs: { env: 'EVENTS_HEARTBEAT_MS', flag: 'events-heartbeat-ms', help: 'interval of the event stream heartbeat comment', default: '15000' },
   eventsMaxPerCredential: { env: 'EVENTS_MAX_PER_CREDENTIAL', flag: 'events-max-per-credential', help: 'event streams one credential (or address) may hold at once; past it, 429', default: '10' },
+  shutdownDelayMs: {
+    env: 'SHUTDOWN_DELAY_MS',
+    flag: 'shutdown-delay-ms',
+    help: 'after SIGTERM, time /readyz fails while the gateway still serves (for load balancers to notice)',
+    default: '5000',
+  },
+  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', help: 'then, time requests and exports in flight have to finish', default: '20000' },
   eventsMaxListeners: { env: 'EVENTS_MAX_LISTENERS', flag: 'events-max-listeners', help: 'event stream clients at once; past it, 503', default: '1000' },
 } satisfies Record<string, Setting>;
 
@@ -311,6 +330,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       timeoutMs: integer('CORE_TIMEOUT_MS', get('coreTimeoutMs')!, 1, 600_000),
       queueMax: integer('CORE_QUEUE_MAX', get('coreQueueMax')!, 0, 1_000_000),
       connectTimeoutMs: integer('CORE_CONNECT_TIMEOUT_MS', get('coreConnectTimeoutMs')!, 1, 600_000),
+      probeTimeoutMs: integer('CORE_PROBE_TIMEOUT_MS', get('coreProbeTimeoutMs')!, 1, 600_000),
+      stallMs: integer('CORE_STALL_MS', get('coreStallMs')!, 1, 3_600_000),
     },
     simDataDir: get('simDataDir')!,
     logLevel: get('logLevel')!,
@@ -345,6 +366,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       timeZone: timeZone(get('recordingsTimeZone')),
       indexKeepDays: integer('RECORDINGS_INDEX_KEEP_DAYS', get('recordingsIndexKeepDays')!, 1, 36_500),
       scanLimit: integer('RECORDINGS_SCAN_LIMIT', get('recordingsScanLimit')!, 1, 10_000_000),
+    },
+    shutdown: {
+      delayMs: integer('SHUTDOWN_DELAY_MS', get('shutdownDelayMs')!, 0, 600_000),
+      timeoutMs: integer('SHUTDOWN_TIMEOUT_MS', get('shutdownTimeoutMs')!, 0, 3_600_000),
     },
     events: {
       buffer: integer('EVENTS_BUFFER', get('eventsBuffer')!, 1, 100_000),

@@ -13,6 +13,7 @@ import { LogOutput } from './log-output.js';
 import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
 import { CoreEventSubscription } from './core/events.js';
+import { CoreFailureSummary } from './core/failure-summary.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import type { RunningSimulator } from './sim/simulator.js';
 import { productRecordingRoot } from './sim/product-format.js';
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
     queueMax: config.core.queueMax,
     requestTimeoutMs: config.core.timeoutMs,
     connectTimeoutMs: config.core.connectTimeoutMs,
+    probeTimeoutMs: config.core.probeTimeoutMs,
+    stallMs: config.core.stallMs,
   });
   pool.start();
   // Subscribed at startup when the event index is a recording source (below); otherwise with the
@@ -137,7 +140,9 @@ async function main(): Promise<void> {
     allowedOrigins: new Set(config.access.corsOrigins),
   });
   const auditTrail = new AuditTrail({ ...(config.access.auditFile ? { file: config.access.auditFile } : {}), log: logger });
+  let stopping = false;
   const common = {
+    draining: () => stopping,
     pool,
     metrics,
     access: {
@@ -161,7 +166,9 @@ async function main(): Promise<void> {
   const apps = [plain, secure].filter((app) => app !== undefined);
   const log = logger;
   pool.on('up', () => log.info({ core: `${coreHost}:${corePort}` }, 'XML core is up'));
-  pool.on('down', () => log.warn({ core: `${coreHost}:${corePort}` }, 'XML core is down'));
+  pool.on('down', (reason) => log.warn({ core: `${coreHost}:${corePort}`, reason: reason instanceof Error ? reason.message : String(reason) }, 'XML core is down'));
+  const failures = new CoreFailureSummary(log);
+  pool.on('failure', (failure) => failures.note(failure));
   events.on('up', () => log.info({ eventPort: `${coreHost}:${coreEventPort}` }, "subscribed to the core's events"));
   events.on('down', (reason) => log.warn({ eventPort: `${coreHost}:${coreEventPort}`, reason: reason.message }, "the core's event port is down"));
   events.on('unreadable', (reason) => log.warn({ reason: reason.message }, 'skipped a message of the event port that is not a readable event'));
@@ -179,20 +186,35 @@ async function main(): Promise<void> {
     'uptivity-gateway ready',
   );
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
+  const stop = (signal: 'SIGTERM' | 'SIGINT'): void => {
+    if (stopping) {
+      // A second Ctrl-C: the person at the terminal does not want to wait.
+      if (signal === 'SIGINT') process.exit(130);
+      return;
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing requests in flight');
+    // SIGTERM comes from an orchestrator, whose load balancer needs time to see /readyz fail;
+    // SIGINT from a person at a terminal, who has none to wait for.
+    const delayMs = signal === 'SIGTERM' ? config.shutdown.delayMs : 0;
+    log.info({ signal, delayMs, timeoutMs: config.shutdown.timeoutMs }, 'shutting down: /readyz fails, requests are still served');
     void (async () => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      log.info('shutting down: no new connections; finishing requests, exports and event streams in flight');
+      // Past the bound, what is still open is cut: the process must end for its replacement.
+      const cut = setTimeout(() => {
+        log.warn({ timeoutMs: config.shutdown.timeoutMs }, 'shutting down: cutting the connections still open');
+        for (const app of apps) app.server.closeAllConnections();
+      }, config.shutdown.timeoutMs);
       // Each app ends its own event streams when it closes; the subscription goes after them.
       await Promise.all(apps.map((app) => app.close()));
+      clearTimeout(cut);
       await events.close();
       await catalog.close();
       keys.close();
       tokens?.close();
       await auditTrail.close();
       await pool.close();
+      failures.flush();
       await sim?.close();
       destination.flushSync();
       process.exit(0);

@@ -19,6 +19,12 @@ import { buildRequest, childText, parseXml } from '../protocol/xml.js';
 import { backoffDelay } from './backoff.js';
 import { EventFeed, type EventFeedOptions, type EventFeedStats, type FeedAttachment, type FeedListener } from './event-feed.js';
 
+/**
+ * The type of the record that announces a window in which the subscription was down (`event: gap`
+ * on the stream). Lower case: no event of the core can have it, and every selection passes it.
+ */
+export const subscriptionGapType = 'gap';
+
 export interface CoreEventsOptions {
   host: string;
   port: number;
@@ -28,6 +34,10 @@ export interface CoreEventsOptions {
   /** Bound on one message from the event port; past it the connection is replaced. */
   maxMessageBytes?: number;
   backoffInitialMs?: number;
+  /**
+   * The longest wait between attempts to subscribe again (default 500 ms): every event the core
+   * sends while the subscription is down is lost to every listener, and an attempt costs one connect.
+   */
   backoffMaxMs?: number;
   feed: EventFeedOptions;
 }
@@ -64,6 +74,8 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private connections = 0;
+  /** When a subscription that held was lost: the start of a window whose events nobody received. */
+  private lostAt: Date | undefined;
   private unreadable = 0;
 
   constructor(options: CoreEventsOptions) {
@@ -75,7 +87,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
       subscribeTimeoutMs: options.subscribeTimeoutMs,
       maxMessageBytes: options.maxMessageBytes ?? defaultMaxMessageBytes,
       backoffInitialMs: options.backoffInitialMs ?? 100,
-      backoffMaxMs: options.backoffMaxMs ?? 10_000,
+      backoffMaxMs: options.backoffMaxMs ?? 500,
     };
     this.feed = new EventFeed(options.feed);
   }
@@ -137,6 +149,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
       // (a core that accepts, answers and closes) keeps backing off.
       if (subscribedAt !== undefined && performance.now() - subscribedAt >= this.options.backoffMaxMs) this.failures = 0;
       this.failures++;
+      if (subscribedAt !== undefined) this.lostAt ??= new Date();
       if (this.feed.upstream !== 'down') {
         this.feed.setUpstream('down');
         this.emit('down', reason);
@@ -181,6 +194,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
           clearTimeout(this.timer);
           this.feed.setUpstream('up');
           this.emit('up');
+          if (this.lostAt) this.announceGap(this.lostAt, new Date());
         } else {
           this.receive(frame);
         }
@@ -222,6 +236,19 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
     this.feed.append((id) => {
       const json = JSON.stringify(eventJson(id, event, receivedAt));
       return { id, type: event.type, eventClass: event.eventClass, deviceId: event.deviceId, json, bytes: Buffer.byteLength(json) };
+    });
+  }
+
+  /**
+   * The event port keeps nothing for a subscriber that was away: whatever the core sent between
+   * `from` and `to` is lost to every listener. They are told in the stream itself, in order, so
+   * that a client resuming with Last-Event-ID hears of it too, and can reconcile with CALLLIST.
+   */
+  private announceGap(from: Date, to: Date): void {
+    this.lostAt = undefined;
+    this.feed.append((id) => {
+      const json = JSON.stringify({ id, type: subscriptionGapType, from: from.toISOString(), to: to.toISOString(), reason: "the subscription to the core's event port was down" });
+      return { id, type: subscriptionGapType, eventClass: subscriptionGapType, deviceId: '', json, bytes: Buffer.byteLength(json) };
     });
   }
 

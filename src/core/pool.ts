@@ -30,10 +30,21 @@ export interface CorePoolOptions {
   /** How long a request may wait for a connection (default: requestTimeoutMs). */
   queueTimeoutMs?: number;
   backoffInitialMs?: number;
+  /**
+   * The longest wait between attempts to reach the core (default 500 ms). Low on purpose: a refused
+   * connection costs the core nothing, and a core back from a restart serves calls within it.
+   */
   backoffMaxMs?: number;
   /** How often an idle connection is probed with TEST. */
   healthIntervalMs?: number;
+  /** The time a TEST probe has to be answered, for a new connection and for readiness (default 2000 ms). */
+  probeTimeoutMs?: number;
+  /** A request waiting this long for its answer (or for a connection) makes the pool not ready (default 5000 ms). */
+  stallMs?: number;
 }
+
+/** Whether the pool can serve calls now, and if not, why (for /readyz and its operator). */
+export type CoreReadiness = { ready: true } | { ready: false; reason: string };
 
 export interface CorePoolStats {
   size: number;
@@ -110,6 +121,10 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private nextProbeId = 1;
+  /** When each busy connection was handed its request: the oldest tells a hung core. */
+  private readonly lentAt = new Map<CoreConnection, number>();
+  /** The readiness check in progress or just made: probers share it rather than each sending a TEST. */
+  private readinessCheck: { at: number; result: Promise<CoreReadiness> } | undefined;
   private state: 'new' | 'running' | 'closing' = 'new';
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
@@ -125,9 +140,14 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       maxAnswerBytes: options.maxAnswerBytes ?? defaultMaxAnswerBytes,
       queueTimeoutMs: options.queueTimeoutMs ?? options.requestTimeoutMs,
       backoffInitialMs: options.backoffInitialMs ?? 100,
-      backoffMaxMs: options.backoffMaxMs ?? 10_000,
+      backoffMaxMs: options.backoffMaxMs ?? 500,
       healthIntervalMs: options.healthIntervalMs ?? 30_000,
+      probeTimeoutMs: options.probeTimeoutMs ?? Math.min(2000, options.requestTimeoutMs),
+      stallMs: options.stallMs ?? 5000,
     };
+    for (const name of ['probeTimeoutMs', 'stallMs', 'backoffMaxMs', 'healthIntervalMs'] as const) {
+      if (!(this.options[name] > 0)) throw new RangeError(`CorePool ${name} must be positive`);
+    }
     // Every connection being opened listens on this signal: a pool of more than ten would trip
     // Node's leak warning although each listener goes once its connection settles.
     setMaxListeners(options.size + 1, this.lifetime.signal);
@@ -151,6 +171,45 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
       queued: this.queue.length,
       up: this.health === 'up',
     };
+  }
+
+  /** How long the oldest request has waited, for a connection or for its answer, in ms (0 with none). */
+  oldestWaitMs(now = performance.now()): number {
+    let oldest = this.queue[0]?.startedAt ?? now;
+    for (const at of this.lentAt.values()) if (at < oldest) oldest = at;
+    return now - oldest;
+  }
+
+  /**
+   * Whether the pool can serve calls now: not while closing, while the core is down, while a request
+   * has waited past `stallMs`, or when a TEST is not answered within `probeTimeoutMs` (a hung core
+   * accepts connections and answers nothing; only asking tells it). Checks made within a second of
+   * each other share one TEST, so load balancers probing often cost the core little.
+   */
+  readiness(): Promise<CoreReadiness> {
+    const now = performance.now();
+    if (this.readinessCheck && now - this.readinessCheck.at < 1000) return this.readinessCheck.result;
+    const result = this.checkReadiness(now);
+    this.readinessCheck = { at: now, result };
+    return result;
+  }
+
+  private async checkReadiness(now: number): Promise<CoreReadiness> {
+    if (this.state === 'closing') return { ready: false, reason: 'the gateway is shutting down' };
+    if (this.health === 'down') return { ready: false, reason: `the core is down: ${this.downReason}` };
+    const waited = this.oldestWaitMs(now);
+    if (waited > this.options.stallMs) return { ready: false, reason: `a request has waited ${Math.round(waited)} ms for the core` };
+    const id = this.nextId();
+    try {
+      await this.request(
+        { type: 'TEST', requestId: String(id), xml: buildRequest('TEST', id), timeoutMs: this.options.probeTimeoutMs },
+        AbortSignal.timeout(this.options.probeTimeoutMs),
+      );
+      return { ready: true };
+    } catch (error) {
+      const why = error instanceof CoreError ? error.message : `no answer within ${this.options.probeTimeoutMs} ms`;
+      return { ready: false, reason: `the core did not answer TEST: ${why}` };
+    }
   }
 
   /**
@@ -303,6 +362,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
   /** Hand a waiter's request to a free connection. */
   private lend(connection: CoreConnection, waiter: Waiter): void {
     this.busy.add(connection);
+    this.lentAt.set(connection, waiter.startedAt);
     // The connection takes over the signal: aborting now destroys it.
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
     waiter.onAbort = undefined;
@@ -348,6 +408,7 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
 
   private release(connection: CoreConnection): void {
     this.busy.delete(connection);
+    this.lentAt.delete(connection);
     if (!connection.closed) {
       if (this.state === 'closing') connection.destroy();
       else this.idle.push(connection);
@@ -419,15 +480,21 @@ export class CorePool extends EventEmitter<CorePoolEvents> {
     const at = this.idle.indexOf(connection);
     if (at !== -1) this.idle.splice(at, 1);
     const wasLent = this.busy.delete(connection);
+    this.lentAt.delete(connection);
     if (at !== -1 || wasLent) this.emit('disconnect', reason);
     if (wasLent && this.busy.size === 0) this.drained?.();
     this.fill();
   }
 
-  private probe(connection: CoreConnection): Promise<CoreAnswer> {
+  private nextId(): number {
     const id = this.nextProbeId;
     this.nextProbeId = id >= 2147483647 ? 1 : id + 1;
-    return connection.request({ type: 'TEST', requestId: String(id), xml: buildRequest('TEST', id) }, this.options.requestTimeoutMs);
+    return id;
+  }
+
+  private probe(connection: CoreConnection): Promise<CoreAnswer> {
+    const id = this.nextId();
+    return connection.request({ type: 'TEST', requestId: String(id), xml: buildRequest('TEST', id) }, this.options.probeTimeoutMs);
   }
 
   /**

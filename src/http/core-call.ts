@@ -5,7 +5,14 @@
  * Callbacks rather than a promise: this is the hot path of the WebAPI.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CoreAnswer, CorePool } from '../core/pool.js';
+import { CoreError, type CoreAnswer, type CorePool } from '../core/pool.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** How the core request of this call failed (TIMEOUT, UNAVAILABLE...), for its log line. */
+    coreFailure: string | undefined;
+  }
+}
 import { describeCoreFailure, type CoreFailure } from './core-failures.js';
 import type { GatewayMetrics } from './ops/metrics.js';
 
@@ -33,7 +40,10 @@ export function askCore(
   failed: (failure: CoreFailure) => void,
 ): void {
   sendCounted(deps, call, answered, (error, failure) => {
-    request.log.warn({ err: error, type: call.type }, 'core request failed');
+    // Said in the request's own line (RequestRecorder); the pool's failures are summarised apart.
+    request.coreFailure = failure.label;
+    // Not a CoreError: a defect of the gateway, whose stack is what finds it.
+    if (!(error instanceof CoreError)) request.log.error({ err: error, type: call.type }, 'core request failed');
     if (failure.retryAfterSeconds) reply.header('retry-after', String(failure.retryAfterSeconds));
     failed(failure);
   });

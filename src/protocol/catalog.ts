@@ -8,6 +8,7 @@
  * the choice made here is noted beside it.
  */
 import { subscriptionClasses } from './events.js';
+import { ResultCode } from './result-codes.js';
 import {
   agentWindowRecord, callListRecord, channelRecord, deviceInstancesRecord, deviceRecord, stationRecord, systemStatusRecord, termRecord,
   userFieldNames, userRecord, type ResultRecord,
@@ -68,6 +69,12 @@ export interface RestRoute {
    * change answers: the core's `result` and the identifiers it gave (`result.identifiers`).
    */
   answer?: RestResource;
+  /**
+   * Result codes that mean, on this route, that what its path names does not exist, answered 404
+   * rather than by the table (CALLUPDATE of a RECORDID no recording has is API_DATABASE_QUERY_ERROR,
+   * which elsewhere is a fault of the core's database).
+   */
+  notFound?: readonly number[];
 }
 
 /**
@@ -104,6 +111,13 @@ export const commandScopes = ['status', 'calls', 'recordings:read', 'recordings:
 export type CommandScope = (typeof commandScopes)[number];
 export const allScopes = [...commandScopes, 'metrics', '*'] as const;
 export type Scope = (typeof allScopes)[number];
+
+/**
+ * What a TYPE may be for a call to reach the core: every command's name has this form. Anything else
+ * (a control character, markup, over 64 characters) could not be echoed back as sent: the core
+ * writes it escaped or cut in its REQUESTTYPE, so its answer could not be told from another's.
+ */
+export const commandTypePattern = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /** The scope a TYPE the catalog does not know needs: whatever the core does with it is unknown. */
 export const unknownTypeScope: CommandScope = 'admin';
@@ -343,7 +357,13 @@ const restRoutes: Readonly<Record<string, readonly RestRoute[]>> = {
   CALLSTOP: [{ method: 'POST', path: '/calls/stop' }],
   CALLUPDATE: [
     { method: 'POST', path: '/calls/update' },
-    { method: 'PATCH', path: '/recordings/{recordId}', summary: 'Update the data of a finished recording.', omit: liveCallFields },
+    {
+      method: 'PATCH',
+      path: '/recordings/{recordId}',
+      summary: 'Update the data of a finished recording.',
+      omit: liveCallFields,
+      notFound: [ResultCode.API_DATABASE_QUERY_ERROR],
+    },
   ],
   RECORDSTART: [{ method: 'POST', path: '/recordings/start' }],
   RECORDSTOP: [{ method: 'POST', path: '/recordings/stop' }],

@@ -199,8 +199,12 @@ describe('CoreEventSubscription', () => {
     await listener.until(() => subscription.stats.connections === 2 && subscription.feed.upstream === 'up', 'a second subscription');
     assert.deepEqual(listener.states, ['connecting', 'up', 'down', 'up']);
     core.broadcast(callStart('after'));
-    await listener.until(() => listener.records.length === 1, 'an event on the new connection');
-    assert.equal(listener.records[0]!.deviceId, 'after');
+    await listener.until(() => listener.records.length === 2, 'an event on the new connection');
+    // First, the window in which the core's events reached nobody.
+    assert.equal(listener.records[0]!.type, 'gap');
+    const window = JSON.parse(listener.records[0]!.json) as { from: string; to: string };
+    assert.ok(Date.parse(window.from) <= Date.parse(window.to));
+    assert.equal(listener.records[1]!.deviceId, 'after');
   });
 
   test('a refused EVENTS or one never answered is a failure: down, then retried with backoff', async () => {

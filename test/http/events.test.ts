@@ -387,9 +387,19 @@ describe('the core restarting', () => {
     assert.equal(late.status, 200);
     assert.equal(await late.nextStatus(), 'down');
 
+    const outageFrom = Date.now();
     second = await startSimulator({ port, eventPort, dataDir });
     await client.statusBecomes('up', 20_000);
     await late.statusBecomes('up', 20_000);
+    // Whatever the core sent while nobody was subscribed is lost: every listener is told, in order.
+    const [gap] = await client.nextEvents(1);
+    assert.equal(gap!.event, 'gap');
+    assert.equal(gap!.json.id, before.at(-1)!.json.id + 1);
+    const window = gap!.json as unknown as { from: string; to: string; reason: string };
+    assert.ok(Date.parse(window.from) <= outageFrom, `the window starts when the subscription was lost: ${window.from}`);
+    assert.ok(Date.parse(window.to) >= outageFrom && Date.parse(window.to) <= Date.now());
+    assert.match(window.reason, /event port was down/);
+    assert.deepEqual(ids(await late.nextEvents(1)), ids([gap!]), 'a listener that came during the outage hears of it too');
     assert.equal(second.context.events.subscriberCount, 1);
     assert.ok(gw.events.stats.connections >= 2);
     // The pool reconnects on its own schedule; a call goes through once it has.
@@ -398,7 +408,7 @@ describe('the core restarting', () => {
     await callFlow(gw, '7301', 710);
     const afterRestart = await client.nextEvents(flowTypes.length, 20_000);
     assert.deepEqual(types(afterRestart), flowTypes);
-    assert.equal(afterRestart[0]!.json.id, before.at(-1)!.json.id + 1, 'ids go on from where they were');
+    assert.equal(afterRestart[0]!.json.id, gap!.json.id + 1, 'ids go on from where they were');
     assert.deepEqual(ids(await late.nextEvents(flowTypes.length)), ids(afterRestart));
   });
 });

@@ -4,7 +4,7 @@
  * and a graceful stop on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startGatewayProgram, type GatewayProgram } from './gateway-program.js';
 import { SseClient } from './sse-client.js';
 
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
@@ -24,25 +25,10 @@ after(() => {
 });
 
 /** Start the gateway and collect the addresses it reports listening on. */
-async function startGateway(env: NodeJS.ProcessEnv, listeners: number): Promise<{ child: ChildProcess; urls: string[]; log: () => string }> {
-  const child = spawn(process.execPath, [main], { env: { ...process.env, HOST: '127.0.0.1', PORT: '0', CORE_PORT: '0', CORE_EVENT_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  const urls: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway not ready: ${output}`)), 30_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      for (const match of output.matchAll(/Server listening at (https?:\/\/127\.0\.0\.1:\d+)/g)) if (!urls.includes(match[1]!)) urls.push(match[1]!);
-      if (urls.length >= listeners && output.includes('uptivity-gateway ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
-  });
-  return { child, urls, log: () => output };
+async function startGateway(env: NodeJS.ProcessEnv, listeners: number): Promise<GatewayProgram> {
+  const program = await startGatewayProgram(env, listeners);
+  children.push(program.child);
+  return program;
 }
 
 async function exitCode(child: ChildProcess): Promise<number | null> {
@@ -80,6 +66,44 @@ test('without CORE_HOST it serves the WebAPI over an embedded, seeded simulator,
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   await events.waitEnded();
+});
+
+test('SIGTERM: /readyz fails at once, calls are still served for SHUTDOWN_DELAY_MS with Connection: close, what is in flight finishes, streams get a retry hint, exit 0', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-data-'));
+  dirs.push(dataDir);
+  const { child, urls, log } = await startGateway({ SIM_DATA_DIR: dataDir, SHUTDOWN_DELAY_MS: '1500', SHUTDOWN_TIMEOUT_MS: '5000' }, 1);
+  const url = urls[0]!;
+  assert.equal((await fetch(`${url}/readyz`)).status, 200);
+  const events = await SseClient.open(`${url}/api/v1/events`);
+  await events.statusBecomes('up');
+  const exited = exitCode(child);
+  const signalled = Date.now();
+  child.kill('SIGTERM');
+  // Ready no more, at once, with the reason.
+  let ready = await fetch(`${url}/readyz`);
+  while (ready.status === 200 && Date.now() - signalled < 500) ready = await fetch(`${url}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.equal(((await ready.json()) as { reason: string }).reason, 'the gateway is shutting down');
+  // Still serving while the load balancer notices, each answer closing its connection.
+  const during: { status: number; connection: string | null; ms: number }[] = [];
+  while (Date.now() - signalled < 1200) {
+    const response = await fetch(`${url}/webAPI.aspx?type=test&requestid=${during.length + 1}`);
+    await response.text();
+    during.push({ status: response.status, connection: response.headers.get('connection'), ms: Date.now() - signalled });
+  }
+  assert.ok(during.length > 5, 'calls were made during the delay');
+  assert.deepEqual(new Set(during.map((d) => d.status)), new Set([200]));
+  assert.deepEqual(new Set(during.map((d) => d.connection)), new Set(['close']));
+  // A request made at the end of the delay still gets its answer.
+  const inFlight = fetch(`${url}/webAPI.aspx?type=calllist&requestid=99&callcount=200`).then(async (r) => ({ status: r.status, body: await r.text() }));
+  const finished = await inFlight;
+  assert.equal(finished.status, 200);
+  assert.match(finished.body, /<RESULTTYPE>API_OK<\/RESULTTYPE>/);
+  assert.equal(await exited, 0);
+  assert.ok(Date.now() - signalled >= 1500, 'it served for the whole delay');
+  await events.waitEnded();
+  assert.equal(events.retry, 1000, 'the event stream told its client when to come back');
+  assert.match(log(), /"msg":"shutting down: \/readyz fails, requests are still served"/);
 });
 
 test('with a certificate it serves HTTPS too', { skip: !fs.existsSync('/usr/bin/openssl') && 'openssl is not installed' }, async () => {

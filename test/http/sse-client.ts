@@ -28,6 +28,8 @@ export class SseClient {
   private waiters: (() => void)[] = [];
   ended = false;
   bytes = 0;
+  /** The reconnection time the stream last set (`retry:`), in ms. */
+  retry: number | undefined;
 
   private constructor(
     private readonly request: http.ClientRequest,
@@ -85,6 +87,7 @@ export class SseClient {
         if (field === 'data') this.pending.dataLines.push(value);
         else if (field === 'event') this.pending.event = value;
         else if (field === 'id') this.pending.id = value;
+        else if (field === 'retry' && /^[0-9]+$/.test(value)) this.retry = Number(value);
       }
     }
   }

@@ -86,6 +86,66 @@ test('a core that is down: 503 with Retry-After, /readyz 503, then recovery', as
   }
 });
 
+/** Polls /readyz until its status is `status`; the milliseconds it took and its last body. */
+async function readyzBecomes(status: number, withinMs: number): Promise<{ ms: number; body: { status: string; reason?: string } }> {
+  const started = Date.now();
+  for (;;) {
+    const response = await fetch(`${gw!.url}/readyz`);
+    const body = (await response.json()) as { status: string; reason?: string };
+    if (response.status === status) return { ms: Date.now() - started, body };
+    assert.ok(Date.now() - started < withinMs, `/readyz still ${response.status} after ${withinMs} ms: ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a hung core (it accepts, answers nothing): /readyz fails within the probe bound with the reason, and recovers when the core answers', async () => {
+  gw = await startTestGateway({}, { requestTimeoutMs: 10_000, probeTimeoutMs: 300, stallMs: 1000 });
+  await readyzBecomes(200, 1000);
+  gw.sim.faults.add({ kind: 'silent' });
+  // A probe within a second of the last is shared: at most that second, then the probe bound.
+  const failed = await readyzBecomes(503, 1000 + 300 + 500);
+  assert.match(failed.body.reason ?? '', /did not answer TEST/);
+  gw.sim.faults.clear();
+  const recovered = await readyzBecomes(200, 3000);
+  assert.ok(recovered.ms < 3000);
+  gw.sim.faults.add({ kind: 'silent', type: 'CALLLIST' });
+  const waiting = fetch(`${gw.url}/webAPI.aspx?type=calllist&requestid=10&callcount=1`).then((r) => r.status);
+  // A request the core never answers makes the pool not ready once it has waited past the stall bound.
+  const stalled = await readyzBecomes(503, 1000 + 1000 + 500);
+  assert.match(stalled.body.reason ?? '', /a request has waited \d+ ms for the core/);
+  gw.sim.faults.clear();
+  await gw.close();
+  gw = undefined;
+  await waiting.catch(() => undefined);
+});
+
+test('a core back from a restart serves calls within a second of listening again, with the default backoff', async () => {
+  gw = await startTestGateway({}, { requestTimeoutMs: 2000 });
+  assert.equal((await call('/webAPI.aspx?type=test&requestid=1')).status, 200);
+  const { port } = gw.sim;
+  await gw.sim.close();
+  await readyzBecomes(503, 5000);
+  // Down for a while: the backoff has grown as far as it goes.
+  await new Promise((r) => setTimeout(r, 3000));
+  const { startSimulator } = await import('../../src/sim/simulator.js');
+  const revived = await startSimulator({ port, eventPort: 0 });
+  const listening = Date.now();
+  try {
+    let answer = await call('/webAPI.aspx?type=test&requestid=2');
+    while (answer.status !== 200 && Date.now() - listening < 5000) {
+      await new Promise((r) => setTimeout(r, 10));
+      answer = await call('/webAPI.aspx?type=test&requestid=2');
+    }
+    const ms = Date.now() - listening;
+    assert.equal(answer.status, 200);
+    assert.ok(ms <= 1000, `calls succeeded ${ms} ms after the core listened again`);
+  } finally {
+    await gw.close();
+    gw = undefined;
+    await revived.close();
+  }
+});
+
 test('a failure inside the gateway is an XML RESULT 11 with HTTP 500 that tells nothing of its internals', async () => {
   const app = Fastify({ logger: false });
   const pool = new CorePool({ host: '127.0.0.1', port: 9, size: 1, queueMax: 1, requestTimeoutMs: 1000, connectTimeoutMs: 1000 });

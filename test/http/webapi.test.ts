@@ -3,6 +3,7 @@
  * the XML the core actually received), injection attempts, and the gateway's own errors.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { child, childText, parseXml } from '../../src/protocol/xml.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
@@ -48,6 +49,19 @@ async function receivedDuring(action: () => Promise<unknown>): Promise<string[]>
   const before = gw.received().length;
   await action();
   return gw.received().slice(before);
+}
+
+/** Bytes written on a raw connection, and everything the gateway answered before closing it. */
+function rawExchange(bytes: string): Promise<string> {
+  const { hostname, port } = new URL(gw.url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.end(bytes));
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }
 
 const form = (body: string): RequestInit => ({
@@ -221,6 +235,44 @@ describe('parameter semantics', () => {
     assert.equal(answer.code, 10);
   });
 
+  test('what Node refuses before routing (a broken request, headers too large) is an XML RESULT on the WebAPI paths', async () => {
+    const cases: [string, number][] = [
+      [`GET /webAPI.aspx?type=test&requestid=1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['GET /WebAPI.php?type=test&requestid=1 HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 400],
+    ];
+    for (const [request, status] of cases) {
+      const answer = await rawExchange(request);
+      const [head, body] = answer.split('\r\n\r\n');
+      assert.match(head!, new RegExp(`^HTTP/1.1 ${status} `), answer.slice(0, 200));
+      assert.match(head!, /\r\ncontent-type: text\/xml; charset=utf-8\r\n/i);
+      const root = parseXml(body!);
+      assert.equal(childText(root, 'RESULTCODE'), '16');
+      assert.equal(childText(root, 'RESULTTYPE'), 'API_INVALID_MESSAGE_FORMAT');
+      assert.ok((childText(root, 'RESULTMSG') ?? '').length > 0);
+    }
+    // Elsewhere, Fastify's JSON as before.
+    const rest = await rawExchange(`GET /api/v1/system/test HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(rest, /^HTTP\/1.1 431 /);
+    assert.equal(JSON.parse(rest.split('\r\n\r\n')[1]!).statusCode, 431);
+  });
+
+  test('a TYPE no command can have (a control character, markup, over 64 characters) is refused as unknown, and nothing is sent', async () => {
+    for (const type of ['test%00', 'test%3Cx%3E', 't'.repeat(65), '9test', 'call%20list']) {
+      const sent = await receivedDuring(async () => {
+        const answer = await call(`/webAPI.aspx?type=${type}&requestid=34`);
+        assert.equal(answer.status, 400, type);
+        assert.equal(answer.code, 10, type);
+        assert.equal(answer.type, 'API_UNKNOWN_MESSAGE_TYPE', type);
+        assert.equal(answer.requestId, '34', type);
+      });
+      assert.deepEqual(sent, [], type);
+    }
+    // The longest a TYPE may be still reaches the core, which knows no such command.
+    const longest = await call(`/webAPI.aspx?type=${'t'.repeat(64)}&requestid=35`);
+    assert.equal(longest.status, 200);
+    assert.equal(longest.code, 10);
+  });
+
   test('a body of another content type, or too large, is refused with an XML RESULT echoing the query', async () => {
     const json = await call('/webAPI.aspx?type=callupdate&requestid=31', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(json.status, 415);
@@ -237,6 +289,20 @@ describe('parameter semantics', () => {
     assert.equal(large.status, 413);
     assert.equal(large.code, 16);
     assert.equal(large.requestId, '32');
+  });
+
+  test('a form body of over 100,000 pairs (under the size bound) is refused like too many parameters, and nothing is sent', async () => {
+    const pairs = Array.from({ length: 130_000 }, () => `a=1`).join('&');
+    assert.ok(pairs.length < 1024 * 1024);
+    const sent = await receivedDuring(async () => {
+      const many = await call('/webAPI.aspx?type=test&requestid=33', form(pairs));
+      assert.equal(many.status, 400);
+      assert.equal(many.code, 16);
+      assert.equal(many.requestType, 'TEST');
+      assert.equal(many.requestId, '33');
+      assert.equal(many.message, 'A call may carry at most 256 parameters.');
+    });
+    assert.deepEqual(sent, []);
   });
 });
 

@@ -4,6 +4,7 @@
  * Last-Event-ID header either way. Both surfaces end in the same EventSelection.
  */
 import type { EventRecord } from '../../core/event-feed.js';
+import { subscriptionGapType } from '../../core/events.js';
 import { checkParams, type CommandSpec } from '../../protocol/catalog.js';
 import { eventSpecs, findEventSpec, type EventClass } from '../../protocol/events.js';
 import { ResultCode } from '../../protocol/result-codes.js';
@@ -22,6 +23,8 @@ export interface EventSelection {
 export type SelectionProblem = { problem: string; resultCode: number };
 
 export function selects(selection: EventSelection, record: EventRecord): boolean {
+  // Every listener hears of a window in which events may have been lost, whatever it selected.
+  if (record.type === subscriptionGapType) return true;
   if (selection.eventClass !== undefined && record.eventClass !== selection.eventClass) return false;
   if (selection.types !== undefined && !selection.types.has(record.type)) return false;
   if (selection.deviceId !== undefined && record.deviceId !== selection.deviceId) return false;

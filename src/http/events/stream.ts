@@ -54,6 +54,11 @@ export function eventFrame(record: EventRecord): string {
 const statusFrame = (state: UpstreamState): string => `event: status\ndata: {"eventPort":"${state === 'idle' ? 'connecting' : state}"}\n\n`;
 const gapFrame = (lastEventId: number, resumeFrom: number): string => `event: gap\ndata: {"lastEventId":${lastEventId},"resumeFrom":${resumeFrom}}\n\n`;
 const heartbeatFrame = ': heartbeat\n\n';
+/**
+ * Written as the gateway shuts down: EventSource reconnects after `retry` ms, by then (through the
+ * load balancer) to another replica, and resumes with Last-Event-ID.
+ */
+const shutdownFrame = 'retry: 1000\n\n';
 
 class EventStream implements FeedListener {
   readonly body: PassThrough;
@@ -134,9 +139,10 @@ class EventStream implements FeedListener {
     this.body.once('close', () => clearTimeout(cut));
   }
 
-  /** Shutdown: end the response so that the server can close. */
+  /** Shutdown: end the response so that the server can close, telling the client when to come back. */
   close(): void {
     this.attachment?.detach();
+    this.write(shutdownFrame);
     this.end('closing');
   }
 }

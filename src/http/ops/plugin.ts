@@ -1,9 +1,10 @@
 /**
- * Operating the gateway: /livez, /readyz (503 while the core is unreachable) and /metrics. The
+ * Operating the gateway: /livez, /readyz (503 while calls cannot be served, with why) and /metrics. The
  * request id, the log line and the HTTP metrics of every request are the RequestRecorder's.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
+import type { CoreReadiness } from '../../core/pool.js';
 import type { RecordingSourceStatus } from '../../recordings/recording.js';
 import { recordingSourceOrder } from '../../recordings/recording.js';
 import { ResultCode } from '../../protocol/result-codes.js';
@@ -13,7 +14,8 @@ import type { GatewayMetrics } from './metrics.js';
 
 export interface OpsOptions {
   metrics: GatewayMetrics;
-  coreIsUp: () => boolean;
+  /** Whether calls can be served now, and if not why: the core pool's check, and shutting down. */
+  readiness: () => Promise<CoreReadiness>;
   /** Where exports find recordings, reported by /readyz; they do not decide readiness. */
   recordingSources?: (() => RecordingSourceStatus[]) | undefined;
   /** METRICS_AUTH: /metrics needs the metrics scope (/livez and /readyz stay open). */
@@ -57,12 +59,18 @@ const recordingSourcesSchema = {
 
 const readinessSchema = (status: string, core: string) => ({
   type: 'object',
-  required: ['status', 'core'],
-  properties: { status: { type: 'string', enum: [status] }, core: { type: 'string', enum: [core] }, recordings: recordingSourcesSchema },
+  required: ['status', 'core', ...(status === 'ready' ? [] : ['reason'])],
+  properties: {
+    status: { type: 'string', enum: [status] },
+    core: { type: 'string', enum: [core] },
+    ...(status === 'ready' ? {} : { reason: { type: 'string', description: 'Why calls cannot be served now.' } }),
+    recordings: recordingSourcesSchema,
+  },
   examples: [
     {
       status,
       core,
+      ...(status === 'ready' ? {} : { reason: 'the core did not answer TEST: no answer within 2000 ms' }),
       recordings: [
         { name: 'recordinginfo', active: false, detail: 'the XML core does not answer RECORDINGINFO (API_UNKNOWN_MESSAGE_TYPE), as a real API Server' },
         { name: 'index', active: true, detail: 'RECORDINGSTOPPED and RECORDINGUPDATE of the event port, kept in data/gateway/recording-index.sqlite for 400 days (1520 recordings)' },
@@ -74,13 +82,14 @@ const readinessSchema = (status: string, core: string) => ({
 const readyzSchema = {
   operationId: 'getReadyz',
   security: [],
-  summary: 'Readiness: the XML core is reachable',
-  description: 'Whether the gateway can serve calls now: 200 while the pool has a working connection to the XML core, 503 with Retry-After while it has none.',
+  summary: 'Readiness: the XML core answers',
+  description:
+    'Whether the gateway can serve calls now: 200 when the XML core answers a TEST within CORE_PROBE_TIMEOUT_MS; 503 with Retry-After and the reason when it does not (down, hung), when a request has waited past CORE_STALL_MS, or while the gateway shuts down. Checks within a second share one TEST.',
   tags: opsTags,
   response: {
     200: { description: 'The core is up.', ...readinessSchema('ready', 'up') },
     503: {
-      description: 'The core is unreachable; calls would answer 503 too.',
+      description: 'Calls cannot be served now; `reason` says why.',
       headers: { 'retry-after': { type: 'integer', description: 'Seconds before asking again.' } },
       ...readinessSchema('not ready', 'down'),
     },
@@ -109,12 +118,13 @@ const metricsSchema = (contentType: string, metricsAuth: boolean) => ({
   },
 });
 
-const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, coreIsUp, recordingSources, metricsAuth }) => {
+const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, readiness, recordingSources, metricsAuth }) => {
   app.get('/livez', { logLevel: 'warn', schema: livezSchema }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn', schema: readyzSchema }, async (_request, reply) => {
     const recordings = recordingSources ? { recordings: recordingSources() } : {};
-    if (coreIsUp()) return { status: 'ready', core: 'up', ...recordings };
-    return reply.code(503).header('retry-after', '5').send({ status: 'not ready', core: 'down', ...recordings });
+    const now = await readiness();
+    if (now.ready) return { status: 'ready', core: 'up', ...recordings };
+    return reply.code(503).header('retry-after', '1').send({ status: 'not ready', core: 'down', reason: now.reason, ...recordings });
   });
   app.get('/metrics', { logLevel: 'warn', schema: metricsSchema(metrics.registry.contentType, metricsAuth ?? false), ...(metricsAuth ? { config: { access: 'metrics' } } : {}) }, async (request, reply) => {
     if (metricsAuth) {

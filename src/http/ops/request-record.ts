@@ -13,13 +13,20 @@ import { redactUrl } from './log-redaction.js';
 export const requestIdHeader = 'x-request-id';
 
 export class RequestRecorder extends LogController {
-  constructor(private readonly metrics: GatewayMetrics) {
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    /** True while the gateway shuts down. */
+    private readonly draining: () => boolean = () => false,
+  ) {
     super();
   }
 
   /** Replaces Fastify's "incoming request" line: the completion line says it all. */
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     reply.header(requestIdHeader, request.id);
+    // Shutting down: each keep-alive connection closes after its answer, so that none is idle when
+    // the server stops (a request sent on an idle connection as it closes would get no answer).
+    if (this.draining()) reply.header('connection', 'close');
   }
 
   /** Replaces Fastify's "request completed" line with the gateway's own, and counts the request. */
@@ -27,7 +34,8 @@ export class RequestRecorder extends LogController {
     const route = request.routeOptions.url ?? 'unmatched';
     const ms = reply.elapsedTime;
     this.metrics.observeHttpRequest(route, request.method, reply.statusCode, ms / 1000);
-    const line = { method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10 };
+    const line: Record<string, unknown> = { method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10 };
+    if (request.coreFailure !== undefined) line.coreFailure = request.coreFailure;
     if (error) request.log.error({ ...line, err: error }, 'request');
     else request.log.info(line, 'request');
   }

@@ -6,7 +6,7 @@
  * the HTTP status of the one RESULTCODE table. A caller may omit requestId; the gateway assigns one.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { checkParams, commands, findCommand, findParam, isValidRequestId, unknownTypeScope, type CommandSpec, type ParamSpec, type RestResource } from '../../protocol/catalog.js';
+import { checkParams, commandTypePattern, commands, findCommand, findParam, isValidRequestId, unknownTypeScope, type CommandSpec, type ParamSpec, type RestResource } from '../../protocol/catalog.js';
 import { noteResult, refusal } from '../access/plugin.js';
 import { jsonName } from '../../protocol/json-names.js';
 import { isoToUnixTime } from '../../protocol/product-time.js';
@@ -97,7 +97,8 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
       });
       return;
     }
-    sendProblem(reply, code === undefined ? 502 : httpStatusForResultCode(code), {
+    const status = code === undefined ? 502 : shape?.notFound.includes(code) ? 404 : httpStatusForResultCode(code);
+    sendProblem(reply, status, {
       resultCode: code ?? ResultCode.API_ERROR_PROCESSING_MESSAGE,
       resultType: answer.resultType || undefined,
       detail: answer.resultMessage || answer.resultType || 'The core answered without a RESULTCODE.',
@@ -277,7 +278,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         properties: {
           type: {
             type: 'string',
-            pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$',
+            pattern: commandTypePattern.source,
             description: `The TYPE of the XML command, in any case: ${commands.map((spec) => spec.type).join(', ')}. A type the core does not know is answered API_UNKNOWN_MESSAGE_TYPE.`,
             examples: ['devicestatus'],
           },

@@ -28,10 +28,16 @@ const successResultSchema: JsonSchema = {
 };
 
 /** What a route answers: a resource, or the outcome of a change. */
-export type RestAnswer = { kind: 'resource'; resource: RestResource } | { kind: 'outcome'; identifiers: ResultRecord };
+export type RestAnswer = ({ kind: 'resource'; resource: RestResource } | { kind: 'outcome'; identifiers: ResultRecord }) & {
+  /** Result codes answered 404 on this route (`RestRoute.notFound`). */
+  notFound: readonly number[];
+};
 
 export function restAnswerOf(spec: CommandSpec, route: RestRoute): RestAnswer {
-  return route.answer ? { kind: 'resource', resource: route.answer } : { kind: 'outcome', identifiers: { fields: spec.result.identifiers ?? [] } };
+  const notFound = route.notFound ?? [];
+  return route.answer
+    ? { kind: 'resource', resource: route.answer, notFound }
+    : { kind: 'outcome', identifiers: { fields: spec.result.identifiers ?? [] }, notFound };
 }
 
 interface RecordReader {

@@ -8,7 +8,7 @@
  */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gatekeeper } from '../../access/gatekeeper.js';
-import { findCommand, isValidRequestId, unknownTypeScope, type CommandSpec } from '../../protocol/catalog.js';
+import { commandTypePattern, findCommand, isValidRequestId, unknownTypeScope, type CommandSpec } from '../../protocol/catalog.js';
 import { callerKey, challenge, identify, noteResult, refusal } from '../access/plugin.js';
 import { ResultCode } from '../../protocol/result-codes.js';
 import { buildRequest } from '../../protocol/xml.js';
@@ -17,7 +17,7 @@ import { acceptsEventStream, webApiEventSelection } from '../events/selection.js
 import type { EventStreams } from '../events/stream.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import type { Refusal } from '../media/exports.js';
-import { mergeWebApiParams, type WebApiCall } from './parameters.js';
+import { mergeWebApiParams, webApiLimits, type WebApiCall } from './parameters.js';
 import { sendResult, xmlType } from './result-reply.js';
 
 /** How the gateway serves the WebAPI's own functions (EXPORT, COMBINEDEXPORT, MULTIEXPORT). */
@@ -54,7 +54,14 @@ const maxFormBytes = 1024 * 1024;
  */
 function callPairs(request: FastifyRequest): [string, string][] {
   const pairs = queryPairs(request);
-  if (typeof request.body === 'string' && request.body.length > 0) pairs.push(...new URLSearchParams(request.body));
+  if (typeof request.body === 'string' && request.body.length > 0) {
+    // One past the bound is enough for the merge to refuse the call; a spread of every pair of a
+    // 1 MiB body (over 100,000) would overflow the stack.
+    for (const pair of new URLSearchParams(request.body)) {
+      if (pairs.length > webApiLimits.maxParameters) break;
+      pairs.push(pair);
+    }
+  }
   return pairs;
 }
 
@@ -120,6 +127,9 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
       return sendResult(challenge(reply, refused), refused.status, merged.call, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);
     }
     if (!type) return sendResult(reply, 400, merged.call, ResultCode.API_INVALID_MESSAGE_FORMAT, 'The call has no type parameter.');
+    if (!commandTypePattern.test(type.trim())) {
+      return sendResult(reply, 400, merged.call, ResultCode.API_UNKNOWN_MESSAGE_TYPE, 'No command has this TYPE: a TYPE is a letter followed by at most 63 letters, digits or underscores.');
+    }
     const spec = findCommand(type);
     const refused = refusal(request, spec?.scope ?? unknownTypeScope, { type, spec, params });
     if (refused) return sendResult(reply, refused.status, merged.call, ResultCode.API_COMMAND_NOT_ALLOWED, refused.message);

@@ -180,6 +180,16 @@ describe('a call flow over JSON', () => {
     const [after] = (await rest('GET', `/api/v1/recordings?limit=1`)).body.recordings;
     assert.equal(after.user4, 'Reviewed');
   });
+
+  test('PATCH of a recording that does not exist is 404 (the core answers API_DATABASE_QUERY_ERROR); the same code elsewhere stays 500', async () => {
+    const missing = await rest('PATCH', '/api/v1/recordings/999999999', { user4: 'Reviewed' });
+    assert.equal(missing.status, 404, JSON.stringify(missing.body));
+    assert.equal(missing.body.resultCode, 23);
+    assert.equal(missing.body.resultType, 'API_DATABASE_QUERY_ERROR');
+    const viaCommand = await rest('POST', '/api/v1/commands/callupdate', { recordId: '999999999', user4: 'Reviewed' });
+    assert.equal(viaCommand.status, 500, 'the wire-model route keeps the table: it names no resource');
+    assert.equal(viaCommand.body.resultCode, 23);
+  });
 });
 
 describe('administration as resources', () => {
@@ -301,6 +311,15 @@ describe('validation before the core', () => {
       ['POST', '/api/v1/commands/test', { REQUESTTYPE: 'importuser' }],
       ['POST', '/api/v1/commands/test', { requestType: 'importuser' }],
       ['POST', '/api/v1/commands/devicestatus', { deviceId: '1111', Type: 'IMPORTUSER' }],
+      // JSON says what type a value is: nothing is coerced into the type the schema asks for.
+      ['POST', '/api/v1/groups', { groupName: true }],
+      ['POST', '/api/v1/groups', { groupName: ['g1'] }],
+      ['POST', '/api/v1/groups', { groupName: 7 }],
+      ['POST', '/api/v1/calls/start', { deviceId: 1111 }],
+      ['POST', '/api/v1/calls/start', { deviceId: '1111', agentInitiated: 'true' }],
+      ['POST', '/api/v1/calls/update', { deviceId: '1111', requestId: true }],
+      ['POST', '/api/v1/calls/update', { deviceId: '1111', requestId: '7' }],
+      ['POST', '/api/v1/commands/test', { requestId: true }],
     ];
     for (const [method, url, body] of cases) {
       const received = await receivedDuring(async () => {
