@@ -145,6 +145,10 @@ describe('every format is a whole file, with its duration, that answers HEAD, Ra
       assert.ok(second.body.equals(first.body), 'the same file');
       assert.equal(second.headers.get('etag'), etag);
       assert.equal(encodes(), ranBefore, 'served from the cache');
+      if (!['pcm', 'vox'].includes(format)) {
+        const cached = await probe(saved(`cached.${format}`, second.body));
+        assert.ok(Math.abs(cached.duration - duration) <= 0.1, `cached, ffprobe: ${cached.duration} s of ${duration} s`);
+      }
 
       // Ranges, byte for byte.
       for (const [range, start, end] of [
