@@ -6,6 +6,7 @@
  * restart, a partial file left by a crash.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,7 +134,6 @@ describe('every format is a whole file, with its duration, that answers HEAD, Ra
         assert.ok(first.body.includes(Buffer.from([0x1c, 0x53, 0xbb, 0x6b])), 'Cues');
         const info = await probe(file);
         assert.equal(info.format, 'matroska,webm');
-        const { execFileSync } = await import('node:child_process');
         const stated = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim();
         assert.ok(Math.abs(Number(stated) - duration) <= 0.1, `the container states its duration: ${stated}`);
       }
@@ -302,6 +302,40 @@ describe('the transcode cache', () => {
       assert.ok(Math.abs(info.duration - (await durationOf(bare.url, '10121977'))) <= 0.1);
     } finally {
       await bare.close();
+    }
+  });
+
+  test('callers who all leave during the encode stop it: ffmpeg is killed and nothing is kept', async () => {
+    const cacheDir = path.join(dir, 'abandoned');
+    const own = await startTestGateway({}, {}, { sim, mediaCache: { directory: cacheDir } });
+    const ffmpegChildren = (): string[] => {
+      try {
+        return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+          .split('\n')
+          .filter((line) => line.includes('ffmpeg'));
+      } catch {
+        return []; // ps exits 1 when there is no child at all
+      }
+    };
+    try {
+      // The 10-minute recording as m4a: several seconds of encoding, for two callers.
+      const callers = [new AbortController(), new AbortController()];
+      const requests = callers.map((c) => fetch(`${own.url}/api/v1/recordings/10121901/media?format=m4a`, { signal: c.signal }).catch((error: Error) => error));
+      const deadline = Date.now() + 10_000;
+      while (!fs.readdirSync(cacheDir).some((name) => name.startsWith('.partial-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(ffmpegChildren().length, 1, 'one ffmpeg for both');
+      callers[0]!.abort();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(ffmpegChildren().length, 1, 'it goes on for the caller still waiting');
+      callers[1]!.abort();
+      await Promise.all(requests);
+      const until = Date.now() + 5000;
+      while ((ffmpegChildren().length > 0 || fs.readdirSync(cacheDir).length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(ffmpegChildren(), []);
+      assert.deepEqual(fs.readdirSync(cacheDir), [], 'no file, whole or partial');
+      assert.equal(await metric(own.url, /uptivity_export_active_transcodes (\d+)/), 0, 'the slot is free again');
+    } finally {
+      await own.close();
     }
   });
 });
