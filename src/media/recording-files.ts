@@ -72,6 +72,15 @@ export class RecordingFiles {
    * mapped root. Throws PathMapError saying why not.
    */
   private async resolveInside(productName: string, what: string): Promise<string> {
+    return (await this.resolveInsideWith(productName, what, false)).real;
+  }
+
+  /**
+   * As resolveInside; with `statToo`, the file is also stat'ed, alongside the realpath rather than
+   * after it (an export's time to first byte waits for both). What the stat says is used only once
+   * the path has been found inside its root.
+   */
+  private async resolveInsideWith(productName: string, what: string, statToo: boolean): Promise<{ real: string; stat: Stats | undefined }> {
     const segments = productSegments(productName);
     const root = this.roots.find((r) => r.segments.every((s, i) => segments[i]?.toLowerCase() === s));
     if (!root) throw new PathMapError(`${productName} is not under a mapped recordings root`);
@@ -82,13 +91,14 @@ export class RecordingFiles {
     const candidate = path.join(root.directory, ...rest);
     let real: string;
     let realRoot: string;
+    let stat: Stats | undefined;
     try {
-      [real, realRoot] = await Promise.all([fs.realpath(candidate), this.realRoot(root.directory)]);
+      [real, realRoot, stat] = await Promise.all([fs.realpath(candidate), this.realRoot(root.directory), statToo ? fs.stat(candidate) : undefined]);
     } catch {
       throw new PathMapError(`${productName} is not on disk`);
     }
     if (!real.startsWith(realRoot + path.sep)) throw new PathMapError(`${productName} leads outside its recordings root`);
-    return real;
+    return { real, stat };
   }
 
   private realRoot(directory: string): Promise<string> {
@@ -111,10 +121,9 @@ export class RecordingFiles {
 
   /** As `locate`, with the file's stat (its size and mtime say which version of it this is). */
   async locateFile(productName: string): Promise<{ path: string; stat: Stats }> {
-    const real = await this.resolveInside(productName, 'file');
-    const stat = await fs.stat(real);
-    if (!stat.isFile()) throw new PathMapError(`${productName} is not a file`);
-    return { path: real, stat };
+    const { real, stat } = await this.resolveInsideWith(productName, 'file', true);
+    if (!stat!.isFile()) throw new PathMapError(`${productName} is not a file`);
+    return { path: real, stat: stat! };
   }
 
   /**
