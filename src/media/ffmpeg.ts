@@ -1,12 +1,14 @@
 /**
- * Compressed audio through ffmpeg, streamed through pipes: PCM in on stdin, the encoded file out on
- * stdout, no temporary files. The gateway reads and writes WAV itself (`wav.ts`); ffmpeg is only
+ * Compressed audio through ffmpeg. Streamed exports (combined, ZIP entries) go through pipes: PCM
+ * in on stdin, the encoded file out on stdout. One recording's export is written by ffmpeg to a
+ * file of the transcode cache instead (`encodeAudioFileTo`), so that it can go back and finish the
+ * headers a player needs to seek. The gateway reads and writes WAV itself (`wav.ts`); ffmpeg is only
  * for the compressed export formats (mp3, m4a, webm, opus) and for sources the gateway cannot read
  * or must resample.
  *
- * Every ffmpeg process belongs to one HTTP response. When that response goes away (the client
- * disconnects and the stream is destroyed, or the request's signal aborts) the process is killed at
- * once: a transcode that nobody reads any more would otherwise hold a CPU core and a slot of
+ * Every ffmpeg process belongs to a response, or to the requests waiting for one cached file. When
+ * they go away (the client disconnects and the stream is destroyed, or the signal aborts) the
+ * process is killed at once: a transcode that nobody reads any more would otherwise hold a CPU core and a slot of
  * `TranscodeSlots` until it drained its input. `runningTranscodes()` and the `pid` on each output
  * stream let tests (and /metrics) see that none is left behind.
  */
@@ -238,8 +240,9 @@ function fileEncoderArguments(format: AudioFormat, sampleRate: number): string[]
   switch (format) {
     case 'mp3':
       // Still 16 kHz at least: ffprobe and players that read no LAME tag take the duration as
-      // frames x frame length, and an 8 kHz frame (72 ms) and the encoder delay make that 0.2 s
-      // longer than the recording; at 16 kHz it stays under 0.1 s.
+      // frames x frame length, and an 8 kHz frame (72 ms, MPEG 2.5, which not every player
+      // decodes) and the encoder delay make that up to 0.21 s longer than the recording; at
+      // 16 kHz up to 0.11 s, of which the delay (ffprobe's start time) is 0.07 s.
       return ['-c:a', 'libmp3lame', ...(sampleRate < mp3MinimumRate ? ['-ar', String(mp3MinimumRate)] : []), ...exact, '-f', 'mp3'];
     case 'm4a':
       return ['-c:a', 'aac', '-movflags', '+faststart', ...exact, '-f', 'ipod'];
