@@ -2,7 +2,7 @@
  * What the benchmarks need: ports for their servers, waiting for them, the median of noisy figures,
  * the CPU time of a process and pinning processes to cores.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -69,4 +69,37 @@ export const canPin = existsSync('/usr/bin/taskset') && os.availableParallelism(
 /** Pin a process, every thread of it, to one core (where canPin). */
 export function pinToCore(pid: number | undefined, core: number): void {
   if (canPin && pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+}
+
+/** A node script as a process of its own, once its stdout has said `ready`. */
+export async function startProcess(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (seen.length < 65536) seen += chunk.toString();
+      if (ready.test(seen)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return child;
+}
+
+/**
+ * The environment of a gateway process in front of a simulator on loopback, as the benchmarks run
+ * it: its own data dir, and a rate limit counted as in production but never reached (a benchmark
+ * measures the path, not the limit).
+ */
+export function gatewayEnvironment(ports: { port: number; corePort: number; eventPort: number }, dataDir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PORT: String(ports.port),
+    HOST: '127.0.0.1',
+    CORE_HOST: '127.0.0.1',
+    CORE_PORT: String(ports.corePort),
+    CORE_EVENT_PORT: String(ports.eventPort),
+    GATEWAY_DATA_DIR: dataDir,
+    RATE_LIMIT_MAX: '1000000000',
+  };
 }

@@ -44,7 +44,7 @@ import { buildRequest } from '../src/protocol/xml.js';
 import { ResultCode } from '../src/protocol/result-codes.js';
 import { loadConfig } from '../src/config.js';
 import { runKeysCommand } from '../src/access/keys-cli.js';
-import { canPin, cpuSeconds, freePorts, median, pinToCore, untilReady } from './measure.js';
+import { canPin, cpuSeconds, freePorts, gatewayEnvironment, median, pinToCore, startProcess, untilReady } from './measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const connections = 50;
@@ -53,20 +53,6 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
 /** Start a server and wait for `ready` on its stdout. */
-async function start(script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let seen = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (seen.length < 65536) seen += chunk.toString();
-      if (ready.test(seen)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-  child.stdout!.resume();
-  return child;
-}
-
 interface Figures {
   name: string;
   rps: number;
@@ -181,26 +167,18 @@ async function main(): Promise<void> {
   let logDir: string | undefined;
   try {
     const [helloPort, corePort, eventPort, gatewayPort, referencePort, keyedPort] = (await freePorts(6)) as [number, number, number, number, number, number];
-    const hello = await start(path.join(here, 'hello-world.js'), [String(helloPort)], {}, /listening/);
+    const hello = await startProcess(path.join(here, 'hello-world.js'), [String(helloPort)], {}, /listening/);
     children.push(hello);
     // Seeded: CALLLIST answers with the seeded recordings (over 200), so CALLCOUNT=10 gets ten.
-    const sim = await start(path.join(here, '../src/sim/main.js'), ['--seed', '--port', String(corePort), '--event-port', String(eventPort)], {}, /API port/);
+    const sim = await startProcess(path.join(here, '../src/sim/main.js'), ['--seed', '--port', String(corePort), '--event-port', String(eventPort)], {}, /API port/);
     children.push(sim);
     // The gateway logs a JSON line per request. They go to a file, as a container runtime keeps
     // them: the benchmark measures the gateway, not a log reader competing with autocannon.
     logDir = await mkdtemp(path.join(os.tmpdir(), 'uptivity-bench-'));
     const logPath = path.join(logDir, 'gateway.log');
     const gatewayEnv = (port: number, name: string): NodeJS.ProcessEnv => ({
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      CORE_HOST: '127.0.0.1',
-      CORE_PORT: String(corePort),
-      CORE_EVENT_PORT: String(eventPort),
-      GATEWAY_DATA_DIR: path.join(logDir!, name),
+      ...gatewayEnvironment({ port, corePort, eventPort }, path.join(logDir!, name)),
       API_KEYS_FILE: path.join(logDir!, name, 'api-keys.yaml'),
-      // Counted, as in production, but never reached: the benchmark measures the path, not the limit.
-      RATE_LIMIT_MAX: '1000000000',
     });
     const startGateway = (port: number, name: string, log: string): ChildProcess => {
       const fd = openSync(log, 'w');
@@ -215,7 +193,7 @@ async function main(): Promise<void> {
     const keyed = startGateway(keyedPort, 'keyed', path.join(logDir, 'keyed.log'));
     // As many connections to the core as the gateway's default pool: the same concurrency at the core.
     const poolSize = loadConfig([], {})!.core.poolSize;
-    const reference = await start(path.join(here, 'reference-gateway.js'), [String(referencePort), String(corePort), String(poolSize)], {}, /listening/);
+    const reference = await startProcess(path.join(here, 'reference-gateway.js'), [String(referencePort), String(corePort), String(poolSize)], {}, /listening/);
     children.push(reference);
     await untilReady(`http://127.0.0.1:${gatewayPort}/readyz`);
     await untilReady(`http://127.0.0.1:${keyedPort}/readyz`);

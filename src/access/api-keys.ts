@@ -241,6 +241,21 @@ export class ApiKeyStore {
     return { name: entry.name, kind: 'key', scopes: loaded.scopes, credentialLess: false, ...(entry.rateLimit ? { rateLimit: entry.rateLimit } : {}) };
   }
 
+  /**
+   * The key named `name` while it is in force (not revoked nor expired) and holds `scope`; undefined
+   * otherwise. What a signed link it made is checked against at each use, so that revoking a key,
+   * or taking a scope from it, also ends the links it handed out.
+   */
+  inForce(name: string, scope: string): ApiKeyEntry | undefined {
+    for (const loaded of this.byId.values()) {
+      const { entry } = loaded;
+      if (entry.name !== name) continue;
+      if (entry.revoked || (entry.expires && Date.parse(entry.expires) <= this.now())) return undefined;
+      return loaded.scopes.has('*') || loaded.scopes.has(scope) ? entry : undefined;
+    }
+    return undefined;
+  }
+
   close(): void {
     clearInterval(this.poll);
   }

@@ -45,6 +45,10 @@ export interface TestGatewayOptions {
   mediaCache?: { directory?: string; maxBytes?: number };
   /** The ffmpeg binary exports run (default: the one `locateFfmpeg` finds). */
   ffmpegPath?: string;
+  /** Signed links and tickets (default: a key made for the gateway), CORS, PLAYBACK_LINK_BASE. */
+  signed?: AppDependencies['signed'];
+  cors?: AppDependencies['cors'];
+  playbackLinks?: AppDependencies['playbackLinks'];
   /** Live events: how the subscription to the simulator's event port and the streams are set up. */
   events?: Partial<EventStreamOptions> & Partial<EventFeedOptions> & Partial<Omit<CoreEventsOptions, 'feed'>>;
 }
@@ -148,6 +152,9 @@ export async function attachTestGateway(
   const app = buildApp({
     ...(options.access ? { access: options.access } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.signed ? { signed: options.signed } : {}),
+    ...(options.cors ? { cors: options.cors } : {}),
+    ...(options.playbackLinks ? { playbackLinks: options.playbackLinks } : {}),
     pool,
     metrics,
     coreTimeoutMs: timeoutMs,
