@@ -5,6 +5,7 @@
  * leave its root (`..`, a symlink pointing elsewhere), is refused: nothing the core says can make
  * the gateway read outside the configured directories.
  */
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -39,8 +40,16 @@ function productSegments(name: string): string[] {
   return name.split(/[\\/]+/).filter((s) => s !== '');
 }
 
+/**
+ * How long a root's resolved path is used before it is resolved again: an export resolves its
+ * file's path every time, its root's (which changes only when an operator re-points a mount) at
+ * most this often, which spares every export one realpath.
+ */
+const rootRealPathMs = 10_000;
+
 export class RecordingFiles {
   private readonly roots: { productRoot: string; segments: string[]; directory: string }[];
+  private readonly rootRealPaths = new Map<string, { at: number; path: Promise<string> }>();
 
   constructor(map: readonly PathMapEntry[]) {
     // The longest root first, so that a nested mapping wins over its parent.
@@ -63,6 +72,15 @@ export class RecordingFiles {
    * mapped root. Throws PathMapError saying why not.
    */
   private async resolveInside(productName: string, what: string): Promise<string> {
+    return (await this.resolveInsideWith(productName, what, false)).real;
+  }
+
+  /**
+   * As resolveInside; with `statToo`, the file is also stat'ed, alongside the realpath rather than
+   * after it (an export's time to first byte waits for both). What the stat says is used only once
+   * the path has been found inside its root.
+   */
+  private async resolveInsideWith(productName: string, what: string, statToo: boolean): Promise<{ real: string; stat: Stats | undefined }> {
     const segments = productSegments(productName);
     const root = this.roots.find((r) => r.segments.every((s, i) => segments[i]?.toLowerCase() === s));
     if (!root) throw new PathMapError(`${productName} is not under a mapped recordings root`);
@@ -73,13 +91,24 @@ export class RecordingFiles {
     const candidate = path.join(root.directory, ...rest);
     let real: string;
     let realRoot: string;
+    let stat: Stats | undefined;
     try {
-      [real, realRoot] = await Promise.all([fs.realpath(candidate), fs.realpath(root.directory)]);
+      [real, realRoot, stat] = await Promise.all([fs.realpath(candidate), this.realRoot(root.directory), statToo ? fs.stat(candidate) : undefined]);
     } catch {
       throw new PathMapError(`${productName} is not on disk`);
     }
     if (!real.startsWith(realRoot + path.sep)) throw new PathMapError(`${productName} leads outside its recordings root`);
-    return real;
+    return { real, stat };
+  }
+
+  private realRoot(directory: string): Promise<string> {
+    const now = Date.now();
+    const known = this.rootRealPaths.get(directory);
+    if (known && now - known.at < rootRealPathMs) return known.path;
+    const path = fs.realpath(directory);
+    this.rootRealPaths.set(directory, { at: now, path });
+    path.catch(() => this.rootRealPaths.delete(directory));
+    return path;
   }
 
   /**
@@ -87,10 +116,14 @@ export class RecordingFiles {
    * symlinks resolved, lies inside its root. Throws PathMapError saying why not.
    */
   async locate(productName: string): Promise<string> {
-    const real = await this.resolveInside(productName, 'file');
-    const stat = await fs.stat(real);
-    if (!stat.isFile()) throw new PathMapError(`${productName} is not a file`);
-    return real;
+    return (await this.locateFile(productName)).path;
+  }
+
+  /** As `locate`, with the file's stat (its size and mtime say which version of it this is). */
+  async locateFile(productName: string): Promise<{ path: string; stat: Stats }> {
+    const { real, stat } = await this.resolveInsideWith(productName, 'file', true);
+    if (!stat!.isFile()) throw new PathMapError(`${productName} is not a file`);
+    return { path: real, stat: stat! };
   }
 
   /**
