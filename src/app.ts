@@ -17,6 +17,7 @@ import { ResultCode } from './protocol/result-codes.js';
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool } from './core/pool.js';
 import type { CoreEventSubscription } from './core/events.js';
+import { consolePlugin } from './http/console/plugin.js';
 import { docsPlugin } from './http/docs/plugin.js';
 import { eventsPlugin } from './http/events/plugin.js';
 import { EventStreams, type EventStreamOptions } from './http/events/stream.js';
@@ -157,6 +158,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     });
   }
   app.register(docsPlugin, { oidcIssuer: access.oidcIssuer });
+  app.register(consolePlugin);
   const catalog = deps.exports?.catalog;
   if (catalog) metrics.recordingSources = () => catalog.statuses();
   app.register(opsPlugin, { metrics, coreIsUp: () => deps.pool.stats.up, recordingSources: catalog && (() => catalog.statuses()), metricsAuth: access.metricsAuth });
