@@ -140,7 +140,7 @@ test('the console shows status, live events of a WebAPI call, recordings, and pl
     // Status: the core through /readyz, the pool through /metrics, SYSTEMSTATUS through REST.
     await page.locator('#status-core dd .state-up').waitFor();
     assert.match(await page.locator('#status-pool').innerText(), /Core connections\s+\d+ in use, \d+ open of 2; \d+ waiting/);
-    assert.match(await page.locator('#status-system').innerText(), /Recording disk free\s+[\d.]+ [KMGT]?B of/);
+    assert.match(await page.locator('#status-system').innerText(), /Recording disk free\s+[\d.]+ [MGTP]B of/);
 
     // Recordings: the newest page of the seeded ones.
     const rows = page.locator('#recordings-body tr');

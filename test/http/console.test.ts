@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Fastify from 'fastify';
 import { consoleContentSecurityPolicy, consolePlugin } from '../../src/http/console/plugin.js';
+import { packageRoot } from '../../src/package-manifest.js';
 import { ApiKeyStore } from '../../src/access/api-keys.js';
 import { Gatekeeper } from '../../src/access/gatekeeper.js';
 import { runKeysCommand } from '../../src/access/keys-cli.js';
@@ -42,6 +43,18 @@ test('the policy allows this origin only, and no inline code', () => {
   assert.equal(directives.get('frame-ancestors'), "'none'");
   assert.equal(directives.get('base-uri'), "'none'");
   assert.doesNotMatch(consoleContentSecurityPolicy, /unsafe|data:|\*|https?:/);
+});
+
+test('the page\'s scripts import only each other: the gateway reaches them through its public API alone', () => {
+  const sources = path.join(packageRoot, 'web', 'src');
+  const files = fs.readdirSync(sources).filter((name) => name.endsWith('.ts'));
+  assert.ok(files.includes('console.ts'));
+  for (const name of files) {
+    for (const [, specifier] of fs.readFileSync(path.join(sources, name), 'utf8').matchAll(/^\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
+      assert.match(specifier!, /^\.\/[a-z-]+\.js$/, `${name} imports ${specifier}`);
+      assert.ok(files.includes(specifier!.slice(2).replace(/\.js$/, '.ts')), `${name} imports ${specifier}`);
+    }
+  }
 });
 
 test('GET / is the page, with its policy; it has no inline script, style or handler', async () => {

@@ -74,9 +74,10 @@ async function showPool(list: HTMLDListElement): Promise<void> {
   describeTerm(list, 'Transcodes running', value('uptivity_export_active_transcodes'));
 }
 
-function bytes(value: number | null | undefined): string {
+/** SYSTEMSTATUS gives disk and memory in megabytes (the manual's unit). */
+function megabytes(value: number | null | undefined): string {
   if (value === null || value === undefined) return '?';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['MB', 'GB', 'TB', 'PB'];
   let amount = value;
   let unit = 0;
   while (amount >= 1024 && unit < units.length - 1) {
@@ -88,17 +89,18 @@ function bytes(value: number | null | undefined): string {
 
 async function showSystem(list: HTMLDListElement): Promise<void> {
   const { status } = await getJson<SystemStatus>('/api/v1/system/status');
-  describeTerm(list, 'Recording disk free', `${bytes(status.recordingTotalDiskFree)} of ${bytes(status.recordingTotalDiskCapacity)} (${status.recordingTotalDiskFreePct ?? '?'}%)`);
-  describeTerm(list, 'Memory used', `${status.systemRamUsedPct ?? '?'}% of ${bytes(status.systemRamTotal)}`);
+  describeTerm(list, 'Recording disk free', `${megabytes(status.recordingTotalDiskFree)} of ${megabytes(status.recordingTotalDiskCapacity)} (${status.recordingTotalDiskFreePct ?? '?'}%)`);
+  describeTerm(list, 'Memory used', `${status.systemRamUsedPct ?? '?'}% of ${megabytes(status.systemRamTotal)}`);
   if (status.systemUptime) describeTerm(list, 'System uptime', /^\d+$/.test(status.systemUptime) ? clockDuration(Number(status.systemUptime)) : status.systemUptime);
   const processors = status.processors ?? [];
-  if (processors.length > 0) describeTerm(list, 'Processors', `${processors.length} × ${processors[0]?.systemProcessorType ?? ''}`.trim());
+  const first = processors[0];
+  if (first) describeTerm(list, 'Processors', [`${processors.length} ×`, first.systemProcessorType, first.systemProcessorSpeed && `at ${first.systemProcessorSpeed}`].filter(Boolean).join(' '));
 }
 
 /** Each part fills its own list, or says in it why it cannot. */
 async function fill(id: string, part: (list: HTMLDListElement) => Promise<void>): Promise<void> {
   const list = byId<HTMLDListElement>(id);
-  const fresh = element('dl', { attributes: { id, 'aria-live': 'polite' } });
+  const fresh = element('dl', { attributes: { id } });
   try {
     await part(fresh);
   } catch (error) {
