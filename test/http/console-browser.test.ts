@@ -166,6 +166,12 @@ test('the console shows status, live events of a WebAPI call, recordings, and pl
     const stopped = page.locator('#events-list li[data-type="RECORDINGSTOPPED"]', { hasText: 'device 7001' });
     await stopped.waitFor();
     await page.locator('#events-list li[data-type="CALLSTOP"]', { hasText: 'device 7001' }).waitFor();
+    // The saved recording: the list offers to show it, and then has it first.
+    const saved = /recording (\d+)/.exec(await stopped.innerText())?.[1];
+    assert.ok(saved, 'RECORDINGSTOPPED names its recording');
+    await page.getByRole('button', { name: 'Show new recordings' }).click();
+    await page.locator(`#recordings-body tr:first-child[data-record-id="${saved}"]`).waitFor();
+    assert.ok(await page.locator('#recordings-news').isHidden());
 
     // Search: one device's recordings only.
     await page.getByLabel('Device ID').fill('7001');

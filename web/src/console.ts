@@ -17,7 +17,12 @@ const statusEveryMs = 15_000;
 const player = new Player();
 const play = (recordId: string): void => void player.play(recordId);
 const recordings = new RecordingList(play);
-const feed = new EventFeed({ onPlay: play });
+const feed = new EventFeed({
+  onPlay: play,
+  onRecording: () => recordings.recordingSaved(),
+  // The status panel shows the event port too: read it again when the stream says it changed.
+  onEventPort: () => void refreshStatus(),
+});
 
 const accessPanel = byId('access');
 const keyForm = byId<HTMLFormElement>('key-form');

@@ -37,6 +37,8 @@ export interface EventFeedHooks {
   onRecording?: (event: GatewayEvent) => void;
   /** Play a recording the feed names. */
   onPlay?: (recordId: string) => void;
+  /** The gateway's subscription to the core's event port changed (up, down, connecting). */
+  onEventPort?: (state: string) => void;
 }
 
 export class EventFeed {
@@ -79,6 +81,7 @@ export class EventFeed {
     source.addEventListener('status', (message) => {
       const status = this.parse<{ eventPort?: string }>(message);
       this.say(status?.eventPort === 'up' ? 'connected' : `connected; the core's event port is ${status?.eventPort ?? 'unknown'}`);
+      if (status?.eventPort) this.hooks.onEventPort?.(status.eventPort);
     });
     source.addEventListener('gap', (message) => {
       this.track(message);

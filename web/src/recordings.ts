@@ -35,6 +35,7 @@ export class RecordingList {
   private readonly body = byId<HTMLTableSectionElement>('recordings-body');
   private readonly message = byId('recordings-message');
   private readonly more = byId<HTMLButtonElement>('recordings-more');
+  private readonly news = byId('recordings-news');
   private next: string | null = null;
   /** Bumped by each search, so that a page arriving late for an older search is dropped. */
   private search = 0;
@@ -45,14 +46,21 @@ export class RecordingList {
       void this.refresh();
     });
     this.form.addEventListener('reset', () => window.setTimeout(() => void this.refresh()));
+    byId('recordings-show-new').addEventListener('click', () => void this.refresh());
     this.more.addEventListener('click', () => {
       if (this.next) void this.load(this.next, false, this.search);
     });
   }
 
+  /** A recording was saved since the list was read (the live feed says so): offer to read it again. */
+  recordingSaved(): void {
+    this.news.hidden = false;
+  }
+
   /** The first page for what the form says now. */
   refresh(): Promise<void> {
     this.search += 1;
+    this.news.hidden = true;
     let query: URLSearchParams;
     try {
       query = this.query();
