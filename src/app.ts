@@ -6,6 +6,11 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
+import { EventTickets } from './access/event-tickets.js';
+import { MediaLinks } from './access/media-links.js';
+import { SigningKeys } from './access/signing-keys.js';
+import { registerCors, type CorsOptions } from './http/access/cors.js';
+import { recordingMediaPath } from './http/rest/recording-media.js';
 import type { AccessRefused } from './access/principal.js';
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import { accessPlugin, callerKey } from './http/access/plugin.js';
@@ -61,6 +66,28 @@ export interface AppDependencies {
    * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
    */
   events?: EventStreamOptions & { subscription: CoreEventSubscription };
+  /**
+   * Signed media links and event tickets (signedAccess(keys)); shared by the listeners of one
+   * gateway, so a ticket is used once across them. By default signed with a key made for this app.
+   */
+  signed?: SignedAccess;
+  /** CORS_ORIGINS and CORS_WEBAPI; without it, no CORS header is sent. */
+  cors?: CorsOptions;
+  /**
+   * PLAYBACK_LINK_BASE: signed links are absolute under it, and CALLLIST's PLAYBACKLINK on the
+   * WebAPI becomes one (of `format`, for `lifetimeSeconds`) for callers that may export.
+   */
+  playbackLinks?: { base: string; lifetimeSeconds: number; format: string };
+}
+
+/** What LINK_SIGNING_KEY signs: media links and event tickets. */
+export interface SignedAccess {
+  links: MediaLinks;
+  tickets: EventTickets;
+}
+
+export function signedAccess(keys: SigningKeys): SignedAccess {
+  return { links: new MediaLinks({ keys, pathOf: recordingMediaPath }), tickets: new EventTickets({ keys }) };
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -128,10 +155,13 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     return sendProblem(reply, 404, { resultCode: ResultCode.API_INVALID_REQUEST_TYPE, detail: `No route ${request.method} ${path}; see /docs.` });
   });
   const access = deps.access ?? { gatekeeper: protectedGatekeeper, webApiQueryKeys: false, metricsAuth: false };
+  const signed = deps.signed ?? signedAccess(new SigningKeys());
   app.register(accessPlugin, {
     gatekeeper: access.gatekeeper,
     webApiQueryKeys: access.webApiQueryKeys,
     auditTrail: access.auditTrail,
+    links: signed.links,
+    tickets: signed.tickets,
     render: {
       webapi: (request, reply, refused) => sendResult(reply, refused.status, webApiHeaderOf(request), ResultCode.API_COMMAND_NOT_ALLOWED, refused.message),
       rest: refuseAsProblem,
@@ -139,6 +169,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       metrics: refuseAsProblem,
     },
   });
+  // After the access plugin, whose onRoute hook must see the OPTIONS route @fastify/cors adds (open,
+  // not rate-limited); its own hook runs before the access hook of each route.
+  if (deps.cors) registerCors(app, deps.cors);
   if (deps.rateLimit) {
     const { max, windowMs, store } = deps.rateLimit;
     app.register(rateLimit, {
@@ -172,7 +205,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       return { listeners: stats.listeners, received: stats.received, dropped: stats.dropped, up: stats.upstream === 'up' };
     };
     metrics.watchEventStreams(eventStreams);
-    app.register(eventsPlugin, { streams: eventStreams });
+    app.register(eventsPlugin, { streams: eventStreams, tickets: signed.tickets });
     // Event streams never end by themselves: end them, or close() would wait on them for ever.
     const streams = eventStreams;
     app.addHook('preClose', (done) => {
@@ -182,7 +215,15 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   }
   // RECORDINGINFO is the gateway's to answer, from where it finds recordings for exports.
   const core = catalog ? answeringRecordingInfo(deps.pool, catalog) : deps.pool;
-  app.register(webApiPlugin, { pool: core, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands, eventStreams, access });
-  app.register(restPlugin, { prefix: restPrefix, pool: core, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands });
+  const playbackLinks = deps.playbackLinks && { ...deps.playbackLinks, links: signed.links };
+  app.register(webApiPlugin, { pool: core, metrics, coreTimeoutMs: deps.coreTimeoutMs, gatewayCommands, eventStreams, access, playbackLinks });
+  app.register(restPlugin, {
+    prefix: restPrefix,
+    pool: core,
+    metrics,
+    coreTimeoutMs: deps.coreTimeoutMs,
+    gatewayCommands,
+    links: { links: signed.links, publicBase: deps.playbackLinks?.base },
+  });
   return app;
 }

@@ -5,6 +5,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { networkList } from './access/api-keys.js';
+import { maxLinkLifetimeSeconds } from './access/media-links.js';
+import { OriginList, OriginListError } from './access/origins.js';
+import { SigningKeyError, SigningKeys } from './access/signing-keys.js';
+import { exportMediaFormats } from './protocol/catalog.js';
 import { allScopes } from './protocol/catalog.js';
 import { recordingTable } from './protocol/product-database.js';
 import { RecorderClock } from './recordings/recorder-clock.js';
@@ -46,7 +50,14 @@ export interface GatewayConfig {
     /** WEBAPI_ALLOW_CIDRS: WebAPI callers from these networks need no credential. */
     webApiCidrs: string[];
     webApiCidrScopes: string[];
+    /** CORS_ORIGINS: exact origins and `https://*.example.com` patterns (access/origins.ts). */
     corsOrigins: string[];
+    /** CORS_WEBAPI: CORS (and the trust of those origins) on the WebAPI too. */
+    corsWebApi: boolean;
+    /** LINK_SIGNING_KEY: the keys of signed links and event tickets, the first signing; empty: one made at start. */
+    linkSigningKeys: string[];
+    /** PLAYBACK_LINK_BASE and its link's lifetime and format; undefined: PLAYBACKLINK is the core's. */
+    playbackLinks: { base: string; lifetimeSeconds: number; format: string } | undefined;
     metricsAuth: boolean;
     /** Where the audit trail is appended; undefined: the main log, with "audit": true. */
     auditFile: string | undefined;
@@ -139,7 +150,20 @@ const settings = {
   webApiQueryKeys: { env: 'WEBAPI_QUERY_KEYS', flag: 'webapi-query-keys', help: 'true: the WebAPI also takes apikey= in the query or form', default: 'false' },
   webApiAllowCidrs: { env: 'WEBAPI_ALLOW_CIDRS', flag: 'webapi-allow-cidrs', help: 'networks whose WebAPI callers need no credential, e.g. 10.0.0.0/8,192.168.1.0/24' },
   webApiCidrScopes: { env: 'WEBAPI_CIDR_SCOPES', flag: 'webapi-cidr-scopes', help: 'the scopes those callers get', default: '*' },
-  corsOrigins: { env: 'CORS_ORIGINS', flag: 'cors-origins', help: 'web origins allowed to call the gateway, e.g. https://crm.example.com' },
+  corsOrigins: {
+    env: 'CORS_ORIGINS',
+    flag: 'cors-origins',
+    help: 'web origins whose pages may call the gateway (CORS), comma-separated: exact (https://crm.example.com) or https://*.example.com',
+  },
+  corsWebApi: { env: 'CORS_WEBAPI', flag: 'cors-webapi', help: 'true: CORS on the WebAPI too (/webAPI.aspx, /webAPI.php)', default: 'false' },
+  linkSigningKey: {
+    env: 'LINK_SIGNING_KEY',
+    flag: 'link-signing-key',
+    help: 'key(s) of signed media links and event tickets, comma-separated, the first signing (32+ characters; the same on every replica; prefer the environment to the flag); default: one made at start',
+  },
+  playbackLinkBase: { env: 'PLAYBACK_LINK_BASE', flag: 'playback-link-base', help: "the gateway's public URL, e.g. https://gw.example.com: CALLLIST's PLAYBACKLINK and signed links point there" },
+  playbackLinkExpiresIn: { env: 'PLAYBACK_LINK_EXPIRES_IN', flag: 'playback-link-expires-in', help: "seconds a rewritten PLAYBACKLINK works", default: '3600' },
+  playbackLinkFormat: { env: 'PLAYBACK_LINK_FORMAT', flag: 'playback-link-format', help: 'the media format of a rewritten PLAYBACKLINK', default: 'wav' },
   metricsAuth: { env: 'METRICS_AUTH', flag: 'metrics-auth', help: 'true: /metrics needs the metrics scope', default: 'false' },
   oidcIssuer: { env: 'OIDC_ISSUER', flag: 'oidc-issuer', help: 'an OpenID provider whose access tokens (JWT) are accepted, e.g. https://login.example.com/realms/x' },
   oidcAudience: { env: 'OIDC_AUDIENCE', flag: 'oidc-audience', help: "the audience those tokens must name (the gateway's resource identifier)" },
@@ -226,16 +250,52 @@ function scopeList(name: string, value: string): string[] {
 
 function origins(value: string | undefined): string[] {
   const given = list(value);
-  for (const origin of given) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      // reported below
-    }
-    if (!parsed || parsed.origin !== origin) throw new ConfigError(`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port])`);
+  try {
+    new OriginList(given);
+  } catch (error) {
+    if (error instanceof OriginListError) throw new ConfigError(`CORS_ORIGINS: ${error.message}`);
+    throw error;
   }
   return given;
+}
+
+/** The keys of LINK_SIGNING_KEY, checked; never echoed in an error. */
+function signingKeys(value: string | undefined): string[] {
+  const keys = list(value);
+  try {
+    if (keys.length > 0) new SigningKeys(keys);
+  } catch (error) {
+    if (error instanceof SigningKeyError) throw new ConfigError(error.message);
+    throw error;
+  }
+  return keys;
+}
+
+/** PLAYBACK_LINK_BASE: an http(s) URL of a host, with an optional path prefix, no query; kept without its trailing slash. */
+function publicBase(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // said below
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ConfigError(`PLAYBACK_LINK_BASE must be an http(s) URL without query, e.g. https://gw.example.com, not ${JSON.stringify(value)}`);
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+function linkFormat(value: string): string {
+  const format = value.toLowerCase();
+  if (!exportMediaFormats.some((f) => f.toLowerCase() === format)) throw new ConfigError(`PLAYBACK_LINK_FORMAT must be one of ${exportMediaFormats.join(', ').toLowerCase()}, not ${JSON.stringify(value)}`);
+  return format;
+}
+
+function playbackLinks(base: string | undefined, expiresIn: string, format: string): GatewayConfig['access']['playbackLinks'] {
+  const lifetimeSeconds = integer('PLAYBACK_LINK_EXPIRES_IN', expiresIn, 1, maxLinkLifetimeSeconds);
+  const checkedFormat = linkFormat(format);
+  return base === undefined ? undefined : { base, lifetimeSeconds, format: checkedFormat };
 }
 
 function rateLimitOf(max: number, windowMs: number): { max: number; windowMs: number } | undefined {
@@ -318,6 +378,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       webApiCidrs: networks('WEBAPI_ALLOW_CIDRS', get('webApiAllowCidrs')),
       webApiCidrScopes: scopeList('WEBAPI_CIDR_SCOPES', get('webApiCidrScopes')!),
       corsOrigins: origins(get('corsOrigins')),
+      corsWebApi: boolean('CORS_WEBAPI', get('corsWebApi')!),
+      linkSigningKeys: signingKeys(get('linkSigningKey')),
+      playbackLinks: playbackLinks(publicBase(get('playbackLinkBase')), get('playbackLinkExpiresIn')!, get('playbackLinkFormat')!),
       metricsAuth: boolean('METRICS_AUTH', get('metricsAuth')!),
       auditFile: get('auditLogFile'),
       oidc: oidcSettings(get('oidcIssuer'), get('oidcAudience')),

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { buildApp, createLogger } from './app.js';
+import { buildApp, createLogger, signedAccess } from './app.js';
 import { buildHttpsRedirect } from './http/https-redirect.js';
 import { LogOutput } from './log-output.js';
 import { ConfigError, loadConfig, usage } from './config.js';
@@ -24,6 +24,8 @@ import { RecorderClock } from './recordings/recorder-clock.js';
 import { ApiKeyStore, networkList } from './access/api-keys.js';
 import { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
+import { OriginList } from './access/origins.js';
+import { SigningKeys } from './access/signing-keys.js';
 import { OidcVerifier } from './access/oidc.js';
 import { runKeysCommand } from './access/keys-cli.js';
 
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
   });
   // The verifier checks its options (an https issuer) when it is made: a bad one stops the start.
   const tokens = config.access.oidc ? new OidcVerifier(config.access.oidc) : undefined;
+  const corsOrigins = new OriginList(config.access.corsOrigins);
   const gatekeeper = new Gatekeeper({
     open: config.access.open,
     keys,
@@ -132,10 +135,22 @@ async function main(): Promise<void> {
       config.access.webApiCidrs.length > 0
         ? { list: networkList(config.access.webApiCidrs), cidrs: config.access.webApiCidrs, scopes: new Set(config.access.webApiCidrScopes) }
         : undefined,
-    allowedOrigins: new Set(config.access.corsOrigins),
+    allowedOrigins: corsOrigins,
+    originsOnWebApi: config.access.corsWebApi,
   });
+  const signingKeys = new SigningKeys(config.access.linkSigningKeys);
+  // Said, never printed: a key made here signs links and tickets that no other replica honours and
+  // that stop working at the next start.
+  if (signingKeys.generated) {
+    logger.warn('LINK_SIGNING_KEY is not set: signed media links and event tickets are signed with a key made at start; they work on this process only, and not after a restart');
+  } else {
+    logger.info({ signingKeyId: signingKeys.signingKeyId, keys: config.access.linkSigningKeys.length }, 'signed links and event tickets: LINK_SIGNING_KEY');
+  }
   const auditTrail = new AuditTrail({ ...(config.access.auditFile ? { file: config.access.auditFile } : {}), log: logger });
   const common = {
+    signed: signedAccess(signingKeys),
+    ...(corsOrigins.size > 0 ? { cors: { origins: corsOrigins, webApi: config.access.corsWebApi } } : {}),
+    ...(config.access.playbackLinks ? { playbackLinks: config.access.playbackLinks } : {}),
     pool,
     metrics,
     access: {

@@ -1,6 +1,6 @@
 /**
  * The audit trail: one JSON line for each command that changes something, each export and email,
- * and each refusal for a missing scope, so that an operator can show an auditor who did what. A
+ * each signed media link made and used, and each refusal for a missing scope, so that an operator can show an auditor who did what. A
  * policy of the access room: it knows no HTTP; the surfaces' hooks build an AuditInput and hand it
  * here, so every surface writes the same line.
  *
@@ -28,7 +28,13 @@ export interface AuditRecord {
   surface: 'webapi' | 'rest' | 'events';
   /** The command's TYPE (CALLSTART, EXPORT, IMPORTUSER...). */
   type: string;
-  action: 'command' | 'export' | 'email' | 'refused';
+  /** `link`: a signed media link was made (its uses are `export` lines with `via`). */
+  action: 'command' | 'export' | 'email' | 'refused' | 'link';
+  /**
+   * The request was let in by a signed media link or an event ticket that `credential` made, not by
+   * the credential itself.
+   */
+  via?: 'signed-link' | 'event-ticket';
   /**
    * The identifiers involved, by XML parameter name: DEVICEID, DEVICEALIAS, RECORDID, IDENT,
    * UNIQUEFIELD, UNIQUEID, USERNAME, AGENTID, GROUPNAME, ROLENAME, SESSIONID, TOADDRESS...
@@ -201,7 +207,8 @@ export const auditRecordSchema = {
     client: { ...boundedString, description: "The client's IP address." },
     surface: { enum: ['webapi', 'rest', 'events'] },
     type: { ...boundedString, minLength: 1, description: 'The command TYPE.' },
-    action: { enum: ['command', 'export', 'email', 'refused'] },
+    action: { enum: ['command', 'export', 'email', 'refused', 'link'], description: 'link: a signed media link was made (each use is an export line with via signed-link).' },
+    via: { enum: ['signed-link', 'event-ticket'], description: 'The request came in with a signed link or an event ticket that the credential made.' },
     identifiers: {
       description: 'What the command acted on, by XML parameter name.',
       type: 'object',
@@ -361,6 +368,7 @@ export class AuditTrail {
       ...(input.format !== undefined && { format: field(input.format) }),
       outcome,
     };
+    if (input.via !== undefined) record.via = input.via;
     if (input.bytes !== undefined) record.bytes = input.bytes;
     if (input.reason !== undefined) record.reason = field(input.reason);
     return record;

@@ -42,8 +42,14 @@ export interface GatekeeperOptions {
   tokens: TokenVerifier | undefined;
   /** WEBAPI_ALLOW_CIDRS with WEBAPI_CIDR_SCOPES. */
   webApiNetworks: { list: BlockList; cidrs: readonly string[]; scopes: ReadonlySet<string> } | undefined;
-  /** CORS_ORIGINS: the sites whose pages may call without a credential. */
-  allowedOrigins: ReadonlySet<string>;
+  /**
+   * CORS_ORIGINS: the sites whose pages may call without a credential (an OriginList, or a set of
+   * exact origins). They are the sites CORS lets read the answers, so they are trusted where CORS
+   * applies: the REST API, media and events, and the WebAPI only with `originsOnWebApi`.
+   */
+  allowedOrigins: { has(origin: string): boolean };
+  /** CORS_WEBAPI: the WebAPI answers those sites' pages too (default false: its legacy behaviour). */
+  originsOnWebApi?: boolean;
 }
 
 const everything: ReadonlySet<string> = new Set(['*']);
@@ -137,11 +143,12 @@ export class Gatekeeper {
     const site = presented.secFetchSite?.toLowerCase();
     // A browser names the page's origin on every POST and cross-origin fetch; a navigation (a GET
     // link or form) may carry only Sec-Fetch-Site. Clients without a browser send neither.
-    const foreign = origin !== undefined ? origin !== selfOrigin && !this.options.allowedOrigins.has(origin) : site === 'cross-site';
+    const listed = origin !== undefined && (presented.surface !== 'webapi' || this.options.originsOnWebApi === true) && this.options.allowedOrigins.has(origin);
+    const foreign = origin !== undefined ? origin !== selfOrigin && !listed : site === 'cross-site';
     if (foreign) {
       throw new AccessRefused(
         403,
-        'A request from another site is refused when it carries no credential: send an API key or an access token, or list the site in CORS_ORIGINS.',
+        'A request from another site is refused when it carries no credential: send an API key or an access token, or list the site in CORS_ORIGINS (and, for the WebAPI, set CORS_WEBAPI=true).',
         `a cross-site request (Origin ${origin ?? 'none'}, Sec-Fetch-Site ${site ?? 'none'}) without a credential`,
       );
     }

@@ -21,6 +21,12 @@ export interface Principal {
   credentialLess: boolean;
   /** Its own request rate, when its key sets one. */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * Let in by what a credential handed out rather than by the credential itself: a signed media link
+   * (one recording, in one format) or an event ticket (one event stream). `name` and `kind` are then
+   * the credential's that made it, so the audit trail and the limits count the use against it.
+   */
+  via?: 'link' | 'ticket';
 }
 
 export function grants(principal: Principal, scope: Scope): boolean {

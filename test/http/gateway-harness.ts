@@ -40,6 +40,10 @@ export interface TestGatewayOptions {
    */
   recordings?: Partial<Omit<CatalogSetup, 'ask' | 'files' | 'clock'>> & { timeZone?: string };
   maxTranscodes?: number;
+  /** Signed links and tickets (default: a key made for the gateway), CORS, PLAYBACK_LINK_BASE. */
+  signed?: AppDependencies['signed'];
+  cors?: AppDependencies['cors'];
+  playbackLinks?: AppDependencies['playbackLinks'];
   /** Live events: how the subscription to the simulator's event port and the streams are set up. */
   events?: Partial<EventStreamOptions> & Partial<EventFeedOptions> & Partial<Omit<CoreEventsOptions, 'feed'>>;
 }
@@ -132,6 +136,9 @@ export async function attachTestGateway(
   const app = buildApp({
     ...(options.access ? { access: options.access } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.signed ? { signed: options.signed } : {}),
+    ...(options.cors ? { cors: options.cors } : {}),
+    ...(options.playbackLinks ? { playbackLinks: options.playbackLinks } : {}),
     pool,
     metrics,
     coreTimeoutMs: timeoutMs,

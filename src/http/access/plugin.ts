@@ -1,7 +1,8 @@
 /**
  * The one hook that applies `access/` to every route: each route says in its config which surface
  * it is (`access: 'webapi' | 'rest' | 'events' | 'metrics'`); the caller is identified before its
- * body is read, and each surface asks `refusal(request, scope)` once it knows the command, so the
+ * body is read (by its credential; on the media route by a signed link, on the event stream by a
+ * ticket: each stands for the credential that made it, and opens that route alone), and each surface asks `refusal(request, scope)` once it knows the command, so the
  * scope comes from the catalog wherever the command arrives. Routes without `access` (/livez,
  * /readyz, /docs) are open. A refusal's reason for the log is logged here; the caller gets the
  * surface's own format (an XML RESULT on the WebAPI, problem+json on REST).
@@ -11,6 +12,8 @@ import fp from 'fastify-plugin';
 import { AccessRefused, grants, type Principal } from '../../access/principal.js';
 import type { Gatekeeper, Presented } from '../../access/gatekeeper.js';
 import { auditIdentifiers, type AuditTrail } from '../../access/audit.js';
+import type { EventTickets } from '../../access/event-tickets.js';
+import { mediaLinkParams, type MediaLinks } from '../../access/media-links.js';
 import type { CommandSpec, Scope } from '../../protocol/catalog.js';
 import { resultTypeOf } from '../../protocol/result-codes.js';
 
@@ -19,7 +22,7 @@ export type AccessSurface = Presented['surface'];
 /** What a surface tells the audit trail of the command a request carries. */
 export interface AuditNote {
   type: string;
-  action: 'command' | 'export' | 'email' | 'read' | 'refused';
+  action: 'command' | 'export' | 'email' | 'read' | 'refused' | 'link';
   params: ReadonlyMap<string, string>;
   resultCode?: number | undefined;
   resultType?: string | undefined;
@@ -52,6 +55,21 @@ export interface AccessOptions {
    * without a header credential is refused by the WebAPI once it has read the call.
    */
   webApiQueryKeys: boolean;
+  /** Signed media links: without it, a media route's `signature=` is refused like any bad credential. */
+  links?: MediaLinks | undefined;
+  /** Event tickets: without it, the event stream's `ticket=` is refused. */
+  tickets?: EventTickets | undefined;
+}
+
+/** The route a signed link opens (Fastify's form, under /api/v1), GET and HEAD. */
+export const signedMediaRoute = '/api/v1/recordings/:recordId/media';
+/** The route an event ticket opens, GET. */
+export const ticketedEventsRoute = '/api/v1/events';
+
+/** The query string of a URL, without its `?`. */
+function queryOf(url: string): string {
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at + 1);
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -145,6 +163,44 @@ export function challenge(reply: FastifyReply, refused: AccessRefused): FastifyR
   return reply;
 }
 
+/**
+ * A request of the media route that carries a link's parameters is judged as a link, and only as a
+ * link (whatever else it carries): the principal is the link's creator with `recordings:export`, for
+ * that recording in that format. The link's own parameters leave the query once checked, so the
+ * route sees the format alone, as it would from a caller with a key.
+ */
+function identifyByLink(links: MediaLinks | undefined, request: FastifyRequest, query: string): void {
+  const recordId = (request.params as { recordId?: string }).recordId ?? '';
+  try {
+    if (!links) throw new AccessRefused(403, 'This gateway does not take signed links.');
+    const grant = links.verify(recordId, query);
+    request.principal = { name: grant.creator.name, kind: grant.creator.kind, scopes: linkScopes, credentialLess: false, via: 'link' };
+    request.accessRefusal = undefined;
+    request.query = { format: grant.format };
+  } catch (error) {
+    if (!(error instanceof AccessRefused)) throw error;
+    request.principal = undefined;
+    request.accessRefusal = error;
+  }
+}
+
+const linkScopes: ReadonlySet<string> = new Set(['recordings:export']);
+
+/** A request of the event stream with `ticket=`: the ticket's principal, the ticket used up. */
+function identifyByTicket(tickets: EventTickets | undefined, request: FastifyRequest, given: string[]): void {
+  try {
+    if (!tickets) throw new AccessRefused(403, 'This gateway does not take event tickets.');
+    if (given.length !== 1) throw new AccessRefused(403, 'One ticket, once.', `${given.length} tickets in one request`);
+    request.principal = tickets.redeem(given[0]!);
+    request.accessRefusal = undefined;
+    delete (request.query as Record<string, unknown>)['ticket'];
+  } catch (error) {
+    if (!(error instanceof AccessRefused)) throw error;
+    request.principal = undefined;
+    request.accessRefusal = error;
+  }
+}
+
 /** How each surface tells a caller it is not let in: in its own format. */
 export type RefusalRenderer = (request: FastifyRequest, reply: FastifyReply, refused: AccessRefused) => void;
 
@@ -153,7 +209,7 @@ function hooksOf<T>(hooks: T | T[] | undefined): T[] {
   return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 
-const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<AccessSurface, RefusalRenderer>> }> = async (app, { gatekeeper, webApiQueryKeys, render, auditTrail }) => {
+const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<AccessSurface, RefusalRenderer>> }> = async (app, { gatekeeper, webApiQueryKeys, render, auditTrail, links, tickets }) => {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('accessRefusal', undefined);
   app.decorateRequest('audit', undefined);
@@ -180,6 +236,7 @@ const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<Acces
         outcome: { status: reply.statusCode, ...(note.resultCode !== undefined ? { resultCode: note.resultCode } : {}), ...(note.resultType ? { resultType: note.resultType } : {}) },
         ...(note.bytes ? { bytes: note.bytes() } : {}),
         ...(note.reason ? { reason: note.reason } : {}),
+        ...(request.principal?.via ? { via: request.principal.via === 'link' ? ('signed-link' as const) : ('event-ticket' as const) } : {}),
       });
     }
     done();
@@ -200,7 +257,28 @@ const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<Acces
       if (!pending) return settle(request, reply, surface, done);
       pending.then(() => settle(request, reply, surface, done), done);
     };
-    route.onRequest = [identifyCaller, ...hooksOf(route.onRequest)] as typeof route.onRequest;
+    const url = route.url.toLowerCase();
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    let first = identifyCaller;
+    if (url === signedMediaRoute.toLowerCase() && methods.every((m) => m === 'GET' || m === 'HEAD')) {
+      // Only here is a link a credential: anywhere else its parameters are unknown fields, refused.
+      first = (request, reply, done) => {
+        const query = queryOf(request.url);
+        const params = query === '' ? undefined : new URLSearchParams(query);
+        if (!params || !mediaLinkParams.some((name) => name !== 'format' && params.has(name))) return identifyCaller(request, reply, done);
+        identifyByLink(links, request, query);
+        settle(request, reply, surface, done);
+      };
+    } else if (url === ticketedEventsRoute.toLowerCase() && methods.every((m) => m === 'GET' || m === 'HEAD')) {
+      first = (request, reply, done) => {
+        const query = queryOf(request.url);
+        const given = query.includes('ticket') ? new URLSearchParams(query).getAll('ticket') : [];
+        if (given.length === 0) return identifyCaller(request, reply, done);
+        identifyByTicket(tickets, request, given);
+        settle(request, reply, surface, done);
+      };
+    }
+    route.onRequest = [first, ...hooksOf(route.onRequest)] as typeof route.onRequest;
     if (auditTrail) route.onResponse = [...hooksOf(route.onResponse), audit(surface)] as typeof route.onResponse;
   });
 };

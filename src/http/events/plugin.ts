@@ -17,9 +17,12 @@ import { eventStreamType, type EventStreams } from './stream.js';
 import { problemMediaType, sendErrorProblem, sendProblem } from '../rest/problem.js';
 import { problemSchema } from '../rest/schemas.js';
 import { ResultCode } from '../../protocol/result-codes.js';
+import { maxTicketLength, type EventTickets } from '../../access/event-tickets.js';
 
 export interface EventsPluginOptions {
   streams: EventStreams;
+  /** Event tickets (POST /api/v1/events/tickets); without it, that route is not served. */
+  tickets?: EventTickets | undefined;
 }
 
 export const eventsPath = '/api/v1/events';
@@ -53,6 +56,13 @@ export const eventsRouteSchema = {
         description: `Only events of these types, comma-separated: ${eventTypes.join(', ')}.`,
       },
       deviceId: { type: 'string', minLength: 1, maxLength: maxDeviceIdLength, description: 'Only events of this device (DEVICEID).' },
+      ticket: {
+        type: 'string',
+        maxLength: maxTicketLength,
+        description:
+          'An event ticket (POST /api/v1/events/tickets) instead of a credential, for EventSource, which cannot send one: good once, within its lifetime. ' +
+          'EventSource reconnects with the same URL, which a used ticket no longer opens (403, and EventSource stops): get a new ticket and open the stream again with lastEventId.',
+      },
       lastEventId: {
         type: 'string',
         pattern: eventIdPattern,
@@ -83,6 +93,10 @@ export const eventsRouteSchema = {
       description: 'This caller (its credential, or its address without one) has as many streams open as it may (EVENTS_MAX_PER_CREDENTIAL).',
       content: { [problemMediaType]: { schema: problemSchema } },
     },
+    403: {
+      description: 'The credential lacks the events scope, or the ticket is not valid, has expired or was used already.',
+      content: { [problemMediaType]: { schema: problemSchema } },
+    },
     503: {
       description: 'Too many listeners, or the gateway is shutting down. Retry after Retry-After seconds.',
       content: { [problemMediaType]: { schema: problemSchema } },
@@ -90,8 +104,51 @@ export const eventsRouteSchema = {
   },
 };
 
-export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app, { streams }) => {
+export const eventTicketsPath = '/api/v1/events/tickets';
+
+const ticketRouteSchema = {
+  summary: 'A ticket that opens the event stream once, for EventSource',
+  description:
+    'EventSource cannot send a credential, and a key or token never goes in a URL: ask for a ticket with the credential, then open ' +
+    '`GET /api/v1/events?ticket=<ticket>` (with any other filter). The ticket opens one stream, once, within 30 seconds, in the name and with the stream share of the credential that asked for it. ' +
+    'It is signed with LINK_SIGNING_KEY: any gateway with that key verifies it; that it was used is remembered by the gateway that opened the stream.' +
+    '\n\nNeeds the scope `events` (or `*`).',
+  'x-scopes': ['events'],
+  tags: ['events'],
+  operationId: 'postEventsTickets',
+  response: {
+    201: {
+      description: 'The ticket.',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            required: ['ticket', 'expiresAt'],
+            additionalProperties: false,
+            properties: {
+              ticket: { type: 'string', maxLength: maxTicketLength, description: 'Put it in the stream URL as ticket=, percent-encoded (it holds only URL-safe characters).' },
+              expiresAt: { type: 'string', format: 'date-time' },
+            },
+          },
+          example: { ticket: 'k3Jd8sQa.eyJuIjoiY3JtIiwiayI6ImtleSIs....Zq3', expiresAt: '2026-11-23T05:33:10.000Z' },
+        },
+      },
+    },
+    401: { description: 'No credential, or one that is not valid.', content: { [problemMediaType]: { schema: problemSchema } } },
+    403: { description: 'The credential lacks the events scope.', content: { [problemMediaType]: { schema: problemSchema } } },
+  },
+};
+
+export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app, { streams, tickets }) => {
   app.setErrorHandler(sendErrorProblem);
+  if (tickets) {
+    app.post(eventTicketsPath, { schema: ticketRouteSchema, config: { access: 'rest' } }, (request, reply) => {
+      const refused = refusal(request, 'events');
+      if (refused) return sendProblem(reply, refused.status, { resultCode: ResultCode.API_COMMAND_NOT_ALLOWED, detail: refused.message });
+      const { ticket, expiresAt } = tickets.issue(request.principal!);
+      return reply.code(201).send({ ticket, expiresAt: expiresAt.toISOString() });
+    });
+  }
   app.get<{ Querystring: EventsQuery }>(eventsPath, { schema: eventsRouteSchema, config: { access: 'events' } }, (request, reply) => {
     const refused = refusal(request, 'events', { type: 'EVENTS', spec: findCommand('EVENTS'), params: new Map() });
     if (refused) return sendProblem(reply, refused.status, { resultCode: ResultCode.API_COMMAND_NOT_ALLOWED, detail: refused.message });

@@ -149,6 +149,21 @@ const pageFieldSchemas: Record<string, JsonSchema> = {
   },
 };
 
+/**
+ * The parameters of a signed link (POST /recordings/{recordId}/links) on the media route of one
+ * recording. The access hook checks them and takes them off the query before the route sees it.
+ */
+const signedLinkPath = '/recordings/{recordId}/media';
+const signedLinkFieldSchemas: Record<string, JsonSchema> = {
+  expires: { type: 'string', pattern: '^[0-9]{1,12}$', description: 'Of a signed link: when it expires, UNIX seconds. Sent as the link gives it, with signature.' },
+  signature: {
+    type: 'string',
+    maxLength: 2048,
+    pattern: '^[A-Za-z0-9_.-]+$',
+    description: 'Of a signed link: the signature that lets the link in without another credential. A link with a parameter changed or added is refused (403).',
+  },
+};
+
 const problem = (description: string): JsonSchema => ({ description, content: { 'application/problem+json': { schema: problemSchemaRef } } });
 
 const problemResponses: JsonSchema = {
@@ -181,6 +196,7 @@ function operation(method: RestRoute['method'], path: string, bindings: CommandB
     };
   }
   if (!media) properties['requestId'] = requestIdSchema;
+  if (media && path === signedLinkPath) Object.assign(properties, signedLinkFieldSchemas);
   const pageFields = bindings.some((b) => b.route.answer?.paged) ? Object.keys(pageFieldSchemas) : [];
   for (const field of pageFields) properties[field] = pageFieldSchemas[field]!;
 

@@ -23,13 +23,16 @@ import type { GatewayCommandHandler } from '../webapi/plugin.js';
 import { webApiLimits } from '../webapi/parameters.js';
 import { restOperations, type CommandBinding, type RestOperation } from './operations.js';
 import { sendErrorProblem, sendProblem } from './problem.js';
-import { outcomeJson, recordJson, resourceJson, restAnswerOf, type RestAnswer } from './resources.js';
+import { outcomeJson, resourceJson, resourceRecordJson, restAnswerOf, type RestAnswer } from './resources.js';
 import { resultBody } from './result-json.js';
+import { linkRoutes, type LinkRoutesOptions } from './links.js';
 import { problemSchemaRef, requestIdSchema } from './schemas.js';
 
 export interface RestOptions extends CoreCallDependencies {
   /** EXPORT, COMBINEDEXPORT and MULTIEXPORT; without it they answer API_COMMAND_NOT_SUPPORTED. */
   gatewayCommands?: GatewayCommandHandler;
+  /** Signed media links (POST /recordings/{recordId}/links); without it, that route is not served. */
+  links?: LinkRoutesOptions | undefined;
 }
 
 type Fields = Record<string, unknown>;
@@ -138,6 +141,8 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
     return undefined;
   }
 
+  if (options.links) await app.register(linkRoutes, options.links);
+
   const recordingPages = new RecordingPages(new CallList((call) => askCoreAsync(core, call)));
 
   /**
@@ -176,7 +181,7 @@ export const restPlugin: FastifyPluginAsync<RestOptions> = async (app, options) 
         next = `${url.pathname}${url.search}`;
         reply.header('link', `<${next}>; rel="next"`);
       }
-      return reply.send({ [resource.name]: page.results.map((result) => recordJson(result.element, resource.record)), next });
+      return reply.send({ [resource.name]: page.results.map((result) => resourceRecordJson(result.element, resource)), next });
     } catch (error) {
       if (error instanceof RecordingLookupError) return problem(httpStatusForResultCode(error.resultCode), error.resultCode, error.message);
       const failure = describeCoreFailure(error, options.coreTimeoutMs);

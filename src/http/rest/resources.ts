@@ -14,6 +14,7 @@ import { elementsAt, type XmlElement } from '../../protocol/xml.js';
 import { setLeaf, type JsonObject, type JsonValue } from './result-json.js';
 import { successCodes } from '../../protocol/result-codes.js';
 import type { JsonSchema } from './schemas.js';
+import { mediaUrlSchema, recordingMediaPath, recordingResourceNames } from './recording-media.js';
 
 /** The RESULT header of a success: only the success codes are answered 200. */
 const successResultSchema: JsonSchema = {
@@ -80,6 +81,19 @@ export function recordJson(element: XmlElement, record: ResultRecord): JsonObjec
   return out;
 }
 
+/**
+ * A record of a resource as it is answered: its JSON, and for a recording the gateway's own media
+ * route (`mediaUrl`), from its RECORDID.
+ */
+export function resourceRecordJson(element: XmlElement, resource: RestResource): JsonObject {
+  const out = recordJson(element, resource.record);
+  if (recordingResourceNames.has(resource.name)) {
+    const recordId = out['recordId'];
+    if ((typeof recordId === 'number' || typeof recordId === 'string') && recordId !== '') out['mediaUrl'] = recordingMediaPath(String(recordId));
+  }
+  return out;
+}
+
 /** The records of a resource in a RESULT, in order. */
 export function resourceRecords(root: XmlElement, resource: RestResource): XmlElement[] {
   return resource.at === '' ? [root] : elementsAt(root, resource.at);
@@ -88,9 +102,9 @@ export function resourceRecords(root: XmlElement, resource: RestResource): XmlEl
 /** A read's answer; undefined when the core answered success without the one record asked for. */
 export function resourceJson(root: XmlElement, resource: RestResource): JsonObject | undefined {
   const records = resourceRecords(root, resource);
-  if (resource.many) return { [resource.name]: records.map((record) => recordJson(record, resource.record)) };
+  if (resource.many) return { [resource.name]: records.map((record) => resourceRecordJson(record, resource)) };
   const first = records[0];
-  return first ? { [resource.name]: recordJson(first, resource.record) } : undefined;
+  return first ? { [resource.name]: resourceRecordJson(first, resource) } : undefined;
 }
 
 export interface ResultHeaderJson {
@@ -158,6 +172,7 @@ export function answerSchema(answer: RestAnswer): JsonSchema {
   }
   const { resource } = answer;
   const record = recordSchema(resource.record);
+  if (recordingResourceNames.has(resource.name)) (record['properties'] as Record<string, JsonSchema>)['mediaUrl'] = { ...mediaUrlSchema };
   const properties: Record<string, JsonSchema> = { [resource.name]: resource.many ? { type: 'array', items: record } : record };
   if (resource.paged) properties['next'] = nextSchema;
   return { type: 'object', required: Object.keys(properties), properties, additionalProperties: false };
@@ -165,6 +180,7 @@ export function answerSchema(answer: RestAnswer): JsonSchema {
 
 /** A value of a field's schema, for the document's examples. */
 function exampleOf(schema: JsonSchema): JsonValue {
+  if (Array.isArray(schema['examples'])) return schema['examples'][0] as JsonValue;
   const type = Array.isArray(schema['type']) ? schema['type'][0] : schema['type'];
   const description = String(schema['description'] ?? '');
   switch (type) {

@@ -19,6 +19,8 @@ import type { GatewayMetrics } from '../ops/metrics.js';
 import type { Refusal } from '../media/exports.js';
 import { mergeWebApiParams, type WebApiCall } from './parameters.js';
 import { sendResult, xmlType } from './result-reply.js';
+import { rewritePlaybackLinks, type PlaybackLinkOptions } from './playback-links.js';
+import { grants } from '../../access/principal.js';
 
 /** How the gateway serves the WebAPI's own functions (EXPORT, COMBINEDEXPORT, MULTIEXPORT). */
 export type GatewayCommandHandler = (
@@ -42,6 +44,8 @@ export interface WebApiOptions {
    * event stream of /api/v1/events; without that Accept header it still goes to the core.
    */
   eventStreams?: EventStreams;
+  /** PLAYBACK_LINK_BASE: CALLLIST's PLAYBACKLINKs become signed links of the gateway (playback-links.ts). */
+  playbackLinks?: PlaybackLinkOptions | undefined;
 }
 
 export const webApiPaths = ['/webAPI.aspx', '/webAPI.php'] as const;
@@ -85,7 +89,7 @@ function queryPairs(request: FastifyRequest): [string, string][] {
   return pairs;
 }
 
-export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs, gatewayCommands, eventStreams, access }) => {
+export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { pool, metrics, coreTimeoutMs, gatewayCommands, eventStreams, access, playbackLinks }) => {
   const core = { pool, metrics, coreTimeoutMs };
   // The form body is kept raw: the duplicate rules need every name in its own casing and order.
   // Other bodies (JSON, text) are refused with 415 rather than silently ignored.
@@ -152,6 +156,11 @@ export const webApiPlugin: FastifyPluginAsync<WebApiOptions> = async (app, { poo
       { type, requestId: id, xml: buildRequest(type, id, params) },
       (answer) => {
         noteResult(request, answer.resultCode, answer.resultType);
+        const principal = request.principal;
+        if (playbackLinks && spec?.type === 'CALLLIST' && principal && grants(principal, 'recordings:export')) {
+          reply.type(xmlType).send(rewritePlaybackLinks(answer.bytes, playbackLinks, { kind: principal.kind, name: principal.name }));
+          return;
+        }
         reply.type(xmlType).send(answer.bytes);
       },
       (failure) => {
