@@ -20,6 +20,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { ApiKeyStore } from '../../src/access/api-keys.js';
 import { Gatekeeper } from '../../src/access/gatekeeper.js';
 import { runKeysCommand } from '../../src/access/keys-cli.js';
+import { OriginList } from '../../src/access/origins.js';
+import { loadConfig } from '../../src/config.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
 const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -55,8 +57,15 @@ before(async () => {
   const file = path.join(keysDir, 'keys.yaml');
   key = runKeysCommand(['create', '--name', 'crm', '--scopes', 'calls,recordings:read,recordings:export,events', '--file', file], file).split('\n')[0]!;
   keys = new ApiKeyStore({ file });
-  const gatekeeper = new Gatekeeper({ open: false, keys, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set([crmOrigin]) });
-  gw = await startTestGateway({ seed: true }, {}, { access: { gatekeeper, webApiQueryKeys: false, metricsAuth: false } });
+  // CORS_ORIGINS=http://127.0.0.1:<port>, read as the gateway reads its environment.
+  const config = loadConfig([], { CORS_ORIGINS: crmOrigin })!;
+  const origins = new OriginList(config.access.corsOrigins);
+  const gatekeeper = new Gatekeeper({ open: false, keys, tokens: undefined, webApiNetworks: undefined, allowedOrigins: origins });
+  gw = await startTestGateway(
+    { seed: true },
+    {},
+    { access: { gatekeeper, webApiQueryKeys: false, metricsAuth: false }, cors: { origins, webApi: config.access.corsWebApi } },
+  );
   const document = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
   const absent = [linksPath, ticketsPath].filter((p) => !(p in document.paths));
   missing = absent.length > 0 ? `the gateway does not serve ${absent.join(' and ')} yet (signed links and event tickets)` : undefined;
