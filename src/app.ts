@@ -39,6 +39,7 @@ import type { RecordingFiles } from './media/recording-files.js';
 import type { RecordingCatalog } from './recordings/recording-catalog.js';
 import { answeringRecordingInfo } from './http/recording-info.js';
 import type { TranscodeSlots } from './media/transcode-slots.js';
+import type { TranscodeCache } from './media/transcode-cache.js';
 
 export interface AppDependencies {
   pool: CorePool;
@@ -50,7 +51,7 @@ export interface AppDependencies {
   logLevel?: string;
   https?: { cert: Buffer; key: Buffer };
   /** Exports need to know where recordings are; without this they answer API_COMMAND_NOT_SUPPORTED. */
-  exports?: { catalog: RecordingCatalog; files: RecordingFiles; ffmpeg: () => Promise<string>; slots: TranscodeSlots };
+  exports?: { catalog: RecordingCatalog; files: RecordingFiles; ffmpeg: () => Promise<string>; slots: TranscodeSlots; cache: TranscodeCache };
   /**
    * Who callers are and what they may do. Without it the gateway is in protected mode: loopback
    * callers only, with every scope.

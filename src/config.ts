@@ -38,6 +38,10 @@ export interface GatewayConfig {
     ffmpegPath: string | undefined;
     maxTranscodes: number;
     maxTranscodesPerCredential: number;
+    /** Where single-recording exports are written whole and kept. */
+    cacheDir: string;
+    /** Bytes the transcode cache keeps at most; 0: nothing is kept. */
+    cacheMaxBytes: number;
   };
   /** Where the gateway keeps its own state (the recordings' event index). */
   dataDir: string;
@@ -178,6 +182,13 @@ const settings = {
   auditLogFile: { env: 'AUDIT_LOG_FILE', flag: 'audit-log-file', help: 'append the audit trail there (reopened on SIGHUP); default: the main log' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
   maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
+  mediaCacheDir: { env: 'MEDIA_CACHE_DIR', flag: 'media-cache-dir', help: 'where single-recording exports are written whole and kept (default: media-cache/ in the data dir)' },
+  mediaCacheMaxBytes: {
+    env: 'MEDIA_CACHE_MAX_BYTES',
+    flag: 'media-cache-max-bytes',
+    help: 'bytes of exports the media cache keeps, least recently used removed first; 0: none kept',
+    default: String(1024 ** 3),
+  },
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
   eventsHeartbeatMs: { env: 'EVENTS_HEARTBEAT_MS', flag: 'events-heartbeat-ms', help: 'interval of the event stream heartbeat comment', default: '15000' },
   eventsMaxPerCredential: { env: 'EVENTS_MAX_PER_CREDENTIAL', flag: 'events-max-per-credential', help: 'event streams one credential (or address) may hold at once; past it, 429', default: '10' },
@@ -368,6 +379,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       ffmpegPath: get('ffmpegPath'),
       maxTranscodes: integer('EXPORT_MAX_TRANSCODES', get('maxTranscodes')!, 1, 256),
       maxTranscodesPerCredential: integer('EXPORT_MAX_TRANSCODES_PER_CREDENTIAL', get('maxTranscodesPerCredential')!, 1, 256),
+      cacheDir: get('mediaCacheDir') ?? path.join(dataDir, 'media-cache'),
+      cacheMaxBytes: integer('MEDIA_CACHE_MAX_BYTES', get('mediaCacheMaxBytes')!, 0, Number.MAX_SAFE_INTEGER),
     },
     // Beside the embedded simulator's by default: one folder holds everything `npm start` keeps.
     dataDir,

@@ -19,6 +19,7 @@ import { productRecordingRoot } from './sim/product-format.js';
 import { locateFfmpeg } from './media/ffmpeg.js';
 import { RecordingFiles, parsePathMap } from './media/recording-files.js';
 import { TranscodeSlots } from './media/transcode-slots.js';
+import { TranscodeCache } from './media/transcode-cache.js';
 import { openRecordingCatalog } from './recordings/catalog-setup.js';
 import { RecorderClock } from './recordings/recorder-clock.js';
 import { ApiKeyStore, networkList } from './access/api-keys.js';
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
     files,
     ffmpeg: () => locateFfmpeg(config.exports.ffmpegPath),
     slots: new TranscodeSlots(config.exports.maxTranscodes, config.exports.maxTranscodesPerCredential),
+    cache: await TranscodeCache.open({ directory: config.exports.cacheDir, maxBytes: config.exports.cacheMaxBytes, observer: metrics.mediaCacheObserver }),
   };
   const keys = new ApiKeyStore({
     file: config.access.keysFile,

@@ -5,6 +5,7 @@
  * route is there, but nothing is started: the pool never connects and nothing listens.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from './app.js';
 import { CoreEventSubscription } from './core/events.js';
@@ -13,13 +14,17 @@ import { openApiPath } from './http/docs/plugin.js';
 import { locateFfmpeg } from './media/ffmpeg.js';
 import { RecordingFiles } from './media/recording-files.js';
 import { TranscodeSlots } from './media/transcode-slots.js';
+import { TranscodeCache } from './media/transcode-cache.js';
 import { RecordingCatalog } from './recordings/recording-catalog.js';
 import { packageRoot } from './package-manifest.js';
 
 async function main(): Promise<void> {
   const target = path.resolve(process.argv[2] ?? path.join(packageRoot, 'openapi', 'openapi.json'));
   const pool = new CorePool({ host: '127.0.0.1', port: 5620, size: 1, queueMax: 0, requestTimeoutMs: 1000, connectTimeoutMs: 1000 });
-  const exports = { catalog: new RecordingCatalog([]), files: new RecordingFiles([]), ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(1) };
+  // Nothing is exported: a cache that keeps nothing, in a folder removed at the end.
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-media-cache-'));
+  const cache = await TranscodeCache.open({ directory: cacheDir, maxBytes: 0 });
+  const exports = { catalog: new RecordingCatalog([]), files: new RecordingFiles([]), ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(1), cache };
   // Never started: it connects with its first listener, and there is none.
   const subscription = new CoreEventSubscription({ host: '127.0.0.1', port: 5621, connectTimeoutMs: 1000, subscribeTimeoutMs: 1000, feed: { capacity: 1, maxBytes: 1024, maxListeners: 1 } });
   const app = buildApp({ pool, coreTimeoutMs: 1000, logLevel: 'silent', exports, events: { subscription, heartbeatMs: 15_000 } });
@@ -33,6 +38,7 @@ async function main(): Promise<void> {
   } finally {
     await app.close();
     await subscription.close();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
     await pool.close();
   }
 }

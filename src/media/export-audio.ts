@@ -5,9 +5,12 @@
  * and VOX in TypeScript, the compressed codecs by ffmpeg. Sizes are known up front where the
  * format allows, so the HTTP layer can send Content-Length and serve ranges.
  */
+import fs from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import type { exportMediaFormats } from '../protocol/catalog.js';
-import { audioFormats, decodeToPcm, encodeAudio, encodeAudioFile } from './ffmpeg.js';
+import { audioFormats, decodeToPcm, encodeAudio, encodeAudioFile, encodeAudioFileTo, fileEncoderSettings } from './ffmpeg.js';
 import { pcm16Stream, readWavInfo, wavHeader, type WavInfo } from '../audio/wav.js';
 import { voxEncoder } from '../audio/vox.js';
 
@@ -176,4 +179,66 @@ function wavBytes(header: Buffer, source: PcmSource, range?: { start: number; en
   const pcmEnd = range.end - header.length;
   if (pcmEnd >= pcmStart) parts.push(() => source.open({ start: pcmStart, end: pcmEnd }));
   return Readable.from(inTurn(parts));
+}
+
+/**
+ * Raised when the gateway's own writers change what they write (WAV, PCM, VOX), so that files
+ * cached by an older version are not served as this one's.
+ */
+const ownWritersVersion = 1;
+
+/** How one recording's export is written as a whole file, and what decides its bytes. */
+export interface ExportFilePlan {
+  /** Everything but the source that decides the bytes: a cache key is made of it. */
+  settings: string;
+  /** Whether writing it runs ffmpeg (and so needs a transcode slot). */
+  usesFfmpeg: boolean;
+  /** Writes the export to `output`, which must not exist yet. */
+  write(output: string, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * One recording exported as a complete file. The compressed formats are written by ffmpeg itself,
+ * so it can finish each container's header (duration, seek index) once the encode is done; the
+ * others are the streams of `encodeExport` written out, a WAV's sizes then filled in.
+ */
+export function exportFilePlan(file: string, format: AudioFormat, ffmpeg: string): ExportFilePlan {
+  const info = wavInfoOrUndefined(file);
+  if (audioFormatInfo[format].needsFfmpeg) {
+    const compressed = format as keyof typeof audioFormats;
+    const sampleRate = info?.sampleRate ?? decodedSourceRate;
+    const resample = info === undefined;
+    return {
+      settings: `ffmpeg ${fileEncoderSettings(compressed, sampleRate, { resample })}`,
+      usesFfmpeg: true,
+      write: (output, signal) => encodeAudioFileTo(file, output, { ffmpeg, sampleRate, resample, format: compressed, signal }),
+    };
+  }
+  return {
+    settings: `gateway ${ownWritersVersion} ${format} ${info ? 'wav' : `ffmpeg-decoded ${decodedSourceRate}`}`,
+    usesFfmpeg: info === undefined,
+    write: async (output, signal) => {
+      const source = pcmSource(file, { ffmpeg, signal });
+      const audio = encodeExport(source, format, { ffmpeg, signal });
+      await pipelineAsync(audio.open(), createWriteStream(output, { flags: 'wx' }), { signal });
+      if (format === 'wav' && source.bytes === undefined) await fillInWavSizes(output);
+    },
+  };
+}
+
+/** A WAV written before its length was known says so with the largest sizes: now it is known. */
+async function fillInWavSizes(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try {
+    const { size } = await handle.stat();
+    if (size - 8 > 0xffffffff) throw new RangeError(`a WAV file cannot hold ${size - WAV_HEADER_BYTES} bytes of samples`);
+    const riff = Buffer.alloc(4);
+    riff.writeUInt32LE(size - 8);
+    const data = Buffer.alloc(4);
+    data.writeUInt32LE(size - WAV_HEADER_BYTES);
+    await handle.write(riff, 0, 4, 4);
+    await handle.write(data, 0, 4, WAV_HEADER_BYTES - 4);
+  } finally {
+    await handle.close();
+  }
 }

@@ -125,10 +125,27 @@ function bundledFfmpegPath(): string {
 
 const execFileAsync = promisify(execFile);
 
-/** Runs `ffmpeg -version`; rejects unless the program answers as ffmpeg. */
-async function probeFfmpeg(binary: string): Promise<void> {
+/** Runs `ffmpeg -version`; rejects unless the program answers as ffmpeg. Resolves to its first line. */
+async function probeFfmpeg(binary: string): Promise<string> {
   const { stdout } = await execFileAsync(binary, ['-hide_banner', '-version'], { timeout: 10_000, maxBuffer: 1 << 20 });
   if (!stdout.startsWith('ffmpeg version')) throw new Error('it ran, but did not answer -version as ffmpeg does');
+  return stdout.slice(0, stdout.indexOf('\n') >>> 0).trim();
+}
+
+const versions = new Map<string, Promise<string>>();
+
+/**
+ * The first line of `binary -version` (`ffmpeg version 5.1.9-0+deb12u1 ...`), asked once per binary:
+ * the transcode cache keys files by it, since another build may write other bytes.
+ */
+export function ffmpegVersion(binary: string): Promise<string> {
+  let version = versions.get(binary);
+  if (!version) {
+    version = probeFfmpeg(binary);
+    versions.set(binary, version);
+    version.catch(() => versions.delete(binary));
+  }
+  return version;
 }
 
 function describe(error: unknown): string {
@@ -208,6 +225,39 @@ function encoderArguments(format: AudioFormat, sampleRate: number): string[] {
   }
 }
 
+/**
+ * The same codecs written to a file, which ffmpeg can seek back into once the encode is done: so
+ * each container gets what a player needs to show a length and to seek. MP3 gets its Xing/LAME
+ * frame (frame count, so the duration, and the encoder delay and padding to skip); WebM its
+ * Duration and Cues; MP4 one `moov` moved before the media (faststart), not fragments. `bitexact`
+ * keeps dates and random stream identifiers out, so one recording always gives the same bytes and
+ * the ETag can be known before encoding.
+ */
+function fileEncoderArguments(format: AudioFormat, sampleRate: number): string[] {
+  const exact = ['-fflags', '+bitexact', '-flags:a', '+bitexact'];
+  switch (format) {
+    case 'mp3':
+      // Still 16 kHz at least: ffprobe and players that read no LAME tag take the duration as
+      // frames x frame length, and an 8 kHz frame (72 ms) and the encoder delay make that 0.2 s
+      // longer than the recording; at 16 kHz it stays under 0.1 s.
+      return ['-c:a', 'libmp3lame', ...(sampleRate < mp3MinimumRate ? ['-ar', String(mp3MinimumRate)] : []), ...exact, '-f', 'mp3'];
+    case 'm4a':
+      return ['-c:a', 'aac', '-movflags', '+faststart', ...exact, '-f', 'ipod'];
+    case 'webm':
+      return ['-c:a', 'libopus', '-application', 'voip', ...opusRateArguments(sampleRate), ...exact, '-f', 'webm'];
+    case 'opus':
+      return ['-c:a', 'libopus', '-application', 'voip', ...opusRateArguments(sampleRate), ...exact, '-f', 'ogg'];
+  }
+}
+
+/**
+ * What decides the bytes `encodeAudioFileTo` writes for a source at `sampleRate`, as one string:
+ * a cache keyed by it is invalidated by any change of codec, container option or bitrate.
+ */
+export function fileEncoderSettings(format: AudioFormat, sampleRate: number, options: { bitrate?: string; resample?: boolean } = {}): string {
+  return [...fileEncoderArguments(format, sampleRate), '-b:a', options.bitrate ?? defaultBitrates[format], options.resample ? `-ar ${sampleRate} -ac 1` : ''].join(' ');
+}
+
 /** Resamples only when libopus would refuse the rate, and then to the nearest rate above it. */
 function opusRateArguments(sampleRate: number): string[] {
   if ((opusRates as readonly number[]).includes(sampleRate)) return [];
@@ -257,6 +307,43 @@ export function encodeAudioFile(file: string, options: Omit<EncodeAudioOptions, 
     'pipe:1',
   ];
   return runFfmpeg(options.ffmpeg, args, undefined, options.signal);
+}
+
+export interface EncodeToFileOptions {
+  ffmpeg: string;
+  /** The rate the format rules start from: the file's own, or the one it is resampled to. */
+  sampleRate: number;
+  /** Resample to `sampleRate`, mono (a source ffmpeg decodes: the rate exports decode such sources at). */
+  resample?: boolean;
+  format: AudioFormat;
+  signal?: AbortSignal;
+  bitrate?: string;
+}
+
+/**
+ * Encodes the first audio stream of `file` to `format`, written by ffmpeg to `output` (a path that
+ * must not exist yet), so that ffmpeg can finish each container's header once the encode is done.
+ * Resolves when ffmpeg has exited successfully; rejects with an FfmpegError, or the signal's reason
+ * (ffmpeg is then killed). The caller removes `output` on failure.
+ */
+export function encodeAudioFileTo(file: string, output: string, options: EncodeToFileOptions): Promise<void> {
+  const { format, sampleRate } = options;
+  assertPositiveInteger('sampleRate', sampleRate);
+  const bitrate = options.bitrate ?? defaultBitrates[format];
+  if (!/^\d+(\.\d+)?[kM]?$/.test(bitrate)) throw new RangeError(`Not a bitrate ffmpeg understands: ${bitrate}`);
+  const encoder = fileEncoderArguments(format, sampleRate);
+  const args = [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-protocol_whitelist', 'file',
+    '-i', `file:${file}`,
+    '-map', '0:a:0',
+    ...(options.resample ? ['-ac', '1', ...(encoder.includes('-ar') ? [] : ['-ar', String(sampleRate)])] : []),
+    ...encoder,
+    '-b:a', bitrate,
+    // -n: never overwrite; the name is fresh, and a file already there is somebody else's.
+    '-n', `file:${output}`,
+  ];
+  return runFfmpegToFile(options.ffmpeg, args, options.signal);
 }
 
 function assertPositiveInteger(name: string, value: number): void {
@@ -370,6 +457,44 @@ function runFfmpeg(ffmpeg: string, args: string[], input: Readable | undefined, 
     });
   }
   return output;
+}
+
+/** ffmpeg writing a file itself: only its exit status and stderr come back. Same kill rules as runFfmpeg. */
+function runFfmpegToFile(ffmpeg: string, args: string[], signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (child.pid !== undefined) running.add(child);
+    let settled = false;
+    let stderrTail = Buffer.alloc(0);
+    const settle = (error: Error | undefined): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onAbort = (): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      settle(abortReason(signal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.once('error', (error) => {
+      running.delete(child);
+      settle(new Error(`Cannot run ffmpeg (${ffmpeg}): ${error.message}`, { cause: error }));
+    });
+    child.once('exit', () => running.delete(child));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderrTail = Buffer.concat([stderrTail, chunk]);
+      if (stderrTail.length > stderrTailBytes) stderrTail = stderrTail.subarray(stderrTail.length - stderrTailBytes);
+    });
+    child.once('close', (code, killedBy) => {
+      if (code === 0) return settle(undefined);
+      const tail = stderrTail.toString('utf8').trim();
+      const status = code === null ? `was killed by ${killedBy}` : `exited with code ${code}`;
+      settle(new FfmpegError(`ffmpeg ${status}${tail ? `: ${tail}` : ''}`, code, killedBy, tail));
+    });
+  });
 }
 
 function abortReason(signal: AbortSignal | undefined): Error {

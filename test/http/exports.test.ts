@@ -345,26 +345,40 @@ describe('ranges, errors and limits', () => {
   });
 
   test('past the transcode bound, callers get 503 at once', async () => {
+    // A kept export needs no slot: this one is made now, and served from the cache below.
+    const kept = await fetch(`${gw.url}/api/v1/recordings/10121906/media?format=mp3`);
+    assert.equal(kept.status, 200);
+    await kept.arrayBuffer();
+    // Combined exports stream as they are encoded: two of them hold both slots while they are read.
     const held = await Promise.all(
       [1, 2].map(async () => {
         const controller = new AbortController();
-        const response = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=13&uniquefield=ident&uniqueid=10121901&media_format=mp3`, { signal: controller.signal });
+        const response = await fetch(`${gw.url}/webAPI.aspx?type=combinedexport&requestid=13&ident=10121901,10121901,10121901&media_format=mp3`, { signal: controller.signal });
+        await response.body!.getReader().read();
         return { controller, response };
       }),
     );
-    const refused = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=14&uniquefield=ident&uniqueid=10121901&media_format=mp3`);
+    const refused = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=14&uniquefield=ident&uniqueid=10121905&media_format=mp3`);
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '5');
+    assert.equal(refused.headers.get('etag'), null);
     await refused.text();
+    // HEAD of an export not yet made must make it to know its length: it needs a slot too.
+    const headRefused = await fetch(`${gw.url}/api/v1/recordings/10121905/media?format=mp3`, { method: 'HEAD' });
+    assert.equal(headRefused.status, 503);
     // WAV needs no ffmpeg: it is served meanwhile.
     const wav = await fetch(`${gw.url}/webAPI.aspx?type=export&requestid=15&uniquefield=ident&uniqueid=10121902&media_format=wav`);
     assert.equal(wav.status, 200);
     await wav.arrayBuffer();
-    // HEAD exports nothing, so it needs no slot: it answers what a GET would send.
-    const head = await fetch(`${gw.url}/api/v1/recordings/10121901/media?format=mp3`, { method: 'HEAD' });
+    // Nor does an export already kept, GET or HEAD.
+    const again = await fetch(`${gw.url}/api/v1/recordings/10121906/media?format=mp3`);
+    assert.equal(again.status, 200);
+    assert.equal((await again.arrayBuffer()).byteLength, Number(kept.headers.get('content-length')));
+    const head = await fetch(`${gw.url}/api/v1/recordings/10121906/media?format=mp3`, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('content-type'), 'audio/mpeg');
-    assert.match(head.headers.get('content-disposition') ?? '', /filename="?10121901\.mp3"?/);
+    assert.match(head.headers.get('content-disposition') ?? '', /filename="?10121906\.mp3"?/);
+    assert.equal(head.headers.get('content-length'), kept.headers.get('content-length'));
     for (const h of held) h.controller.abort();
     await noFfmpegLeft();
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();

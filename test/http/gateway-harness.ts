@@ -16,6 +16,7 @@ import { productRecordingRoot } from '../../src/sim/product-format.js';
 import { locateFfmpeg } from '../../src/media/ffmpeg.js';
 import { RecordingFiles } from '../../src/media/recording-files.js';
 import { TranscodeSlots } from '../../src/media/transcode-slots.js';
+import { TranscodeCache } from '../../src/media/transcode-cache.js';
 import { GatewayMetrics } from '../../src/http/ops/metrics.js';
 import { openRecordingCatalog, type CatalogSetup } from '../../src/recordings/catalog-setup.js';
 import type { EventIndex } from '../../src/recordings/event-index.js';
@@ -44,6 +45,10 @@ export interface TestGatewayOptions {
   signed?: AppDependencies['signed'];
   cors?: AppDependencies['cors'];
   playbackLinks?: AppDependencies['playbackLinks'];
+  /** The transcode cache: its folder (default: a temporary one, removed on close) and bound (default 1 GiB). */
+  mediaCache?: { directory?: string; maxBytes?: number };
+  /** The ffmpeg binary exports run (default: the one `locateFfmpeg` finds). */
+  ffmpegPath?: string;
   /** Live events: how the subscription to the simulator's event port and the streams are set up. */
   events?: Partial<EventStreamOptions> & Partial<EventFeedOptions> & Partial<Omit<CoreEventsOptions, 'feed'>>;
 }
@@ -118,10 +123,21 @@ export async function attachTestGateway(
     clock: new RecorderClock(timeZone),
   });
   await catalog.warmUp();
+  const temporaryCacheDir = options.mediaCache?.directory === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'media-cache-')) : undefined;
   const exports =
     options.exports === false
       ? undefined
-      : { catalog, files, ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(options.maxTranscodes ?? 4) };
+      : {
+          catalog,
+          files,
+          ffmpeg: () => locateFfmpeg(options.ffmpegPath),
+          slots: new TranscodeSlots(options.maxTranscodes ?? 4),
+          cache: await TranscodeCache.open({
+            directory: options.mediaCache?.directory ?? temporaryCacheDir!,
+            maxBytes: options.mediaCache?.maxBytes ?? 1024 ** 3,
+            observer: metrics.mediaCacheObserver,
+          }),
+        };
   const { capacity, maxBytes, maxListeners, heartbeatMs, stallMs, highWaterMark, closeGraceMs, maxPerCaller, ...subscription } = options.events ?? {};
   const events = new CoreEventSubscription({
     host: core.host,
@@ -169,6 +185,7 @@ export async function attachTestGateway(
       await catalog.close();
       await pool.close();
       if (temporaryDataDir) fs.rmSync(temporaryDataDir, { recursive: true, force: true });
+      if (temporaryCacheDir) fs.rmSync(temporaryCacheDir, { recursive: true, force: true });
     },
   };
 }

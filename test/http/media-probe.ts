@@ -8,7 +8,10 @@ export interface MediaProbe {
   codec: string;
   sampleRate: number;
   channels: number;
-  /** Seconds that play: a negative start (AAC's priming, skipped by players) is taken off. */
+  /**
+   * Seconds that play: ffprobe's duration spans every packet, the encoder's priming included, which
+   * its start time names (negative for AAC's edit list, positive for an MP3's LAME delay): taken off.
+   */
   duration: number;
   format: string;
 }
@@ -27,7 +30,7 @@ export async function probe(file: string): Promise<MediaProbe> {
     format: { duration: string; format_name: string };
   };
   const stream = info.streams[0]!;
-  const skipped = Math.min(0, Number(stream.start_time ?? 0) || 0);
+  const skipped = -Math.abs(Number(stream.start_time ?? 0) || 0);
   return {
     codec: stream.codec_name,
     sampleRate: Number(stream.sample_rate),
@@ -35,4 +38,13 @@ export async function probe(file: string): Promise<MediaProbe> {
     duration: (Number(stream.duration ?? info.format.duration ?? NaN) || (await packetsDuration(file))) + skipped,
     format: info.format.format_name,
   };
+}
+
+/**
+ * Seconds of audio ffmpeg decodes from `file`: what a player that honours the file's gapless
+ * information (an MP3's LAME tag, an MP4's edit list, Opus pre-skip) plays.
+ */
+export async function decodedDuration(file: string): Promise<number> {
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a:0', '-f', 's16le', '-ac', '1', '-ar', '48000', 'pipe:1'], { encoding: 'buffer', maxBuffer: 1 << 30 });
+  return stdout.length / 2 / 48000;
 }

@@ -74,6 +74,40 @@ export class GatewayMetrics {
   recordingSources: () => ReadonlyArray<{ name: string; active: boolean }> = () => [];
   /** Set when the event index is a source: the recordings it holds. */
   recordingIndexSize: (() => number) | undefined;
+  /** Set by the export handler, which serves from the transcode cache: what it keeps now. */
+  mediaCache: () => { bytes: number; files: number } = () => ({ bytes: 0, files: 0 });
+  readonly mediaCacheRequests = new client.Counter({
+    name: 'uptivity_media_cache_requests_total',
+    help: 'Single-recording exports asked of the transcode cache, by outcome: hit (the file was kept) or miss (made, or waited for while another request made it).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly mediaCacheFills = new client.Histogram({
+    name: 'uptivity_media_cache_fill_duration_seconds',
+    help: 'Time to write one export whole into the transcode cache (its count is the encodes run).',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly mediaCacheEvictions = new client.Counter({
+    name: 'uptivity_media_cache_evictions_total',
+    help: 'Files removed from the transcode cache to stay under MEDIA_CACHE_MAX_BYTES.',
+    registers: [this.registry],
+  });
+  readonly mediaCacheEvictedBytes = new client.Counter({
+    name: 'uptivity_media_cache_evicted_bytes_total',
+    help: 'Bytes of the files removed from the transcode cache to stay under its bound.',
+    registers: [this.registry],
+  });
+  /** What the transcode cache reports, as these metrics. */
+  readonly mediaCacheObserver = {
+    hit: (): void => this.mediaCacheRequests.inc({ outcome: 'hit' }),
+    miss: (): void => this.mediaCacheRequests.inc({ outcome: 'miss' }),
+    evicted: (bytes: number): void => {
+      this.mediaCacheEvictions.inc();
+      this.mediaCacheEvictedBytes.inc(bytes);
+    },
+    filled: (seconds: number): void => this.mediaCacheFills.observe(seconds),
+  };
   /** Set by the export handler, which owns the transcode slots. */
   activeTranscodes: () => number = () => 0;
   /** Set by the app that serves live events, from the one subscription to the core's event port. */
@@ -119,6 +153,22 @@ export class GatewayMetrics {
       registers: [this.registry],
       collect() {
         this.set(metrics.activeTranscodes());
+      },
+    });
+    new client.Gauge({
+      name: 'uptivity_media_cache_bytes',
+      help: 'Bytes of the files the transcode cache keeps.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.mediaCache().bytes);
+      },
+    });
+    new client.Gauge({
+      name: 'uptivity_media_cache_files',
+      help: 'Files the transcode cache keeps.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.mediaCache().files);
       },
     });
     this.coreUp = new client.Gauge({
