@@ -320,3 +320,37 @@ test('the feed comes back after the network does, with a new ticket, resuming af
     await watch.context.close();
   }
 });
+
+test('a key without some scopes: each part of the console says what it may not do, and the rest works', async (t) => {
+  if (!signedAccess.links || !signedAccess.tickets) return t.skip('the gateway gives no signed links or event tickets yet');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-scopes-'));
+  const file = path.join(dir, 'keys.yaml');
+  const key = runKeysCommand(['create', '--name', 'reader', '--scopes', 'recordings:read', '--file', file], file).split('\n')[0]!;
+  const keys = new ApiKeyStore({ file });
+  const gatekeeper = new Gatekeeper({ open: false, keys, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set() });
+  const guarded = await startTestGateway({ seed: false }, {}, { sim: gw.sim, access: { gatekeeper, webApiQueryKeys: false, metricsAuth: true } });
+  const watch = await openConsole(guarded.url);
+  const { page } = watch;
+  try {
+    const keyInput = page.getByRole('textbox', { name: 'API key' });
+    await keyInput.fill(key);
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await page.locator('#recordings-body tr').first().waitFor();
+    await page.locator('#status-system dd.refused').waitFor();
+    assert.match(await page.locator('#status-system').innerText(), /Not allowed: This needs the scope status/);
+    assert.match(await page.locator('#status-pool').innerText(), /Not allowed: This needs the scope metrics/);
+    await page.locator('#events-state', { hasText: /needs the scope events/ }).waitFor();
+    await page.locator('#recordings-body tr button').first().click();
+    await page.locator('#player-message', { hasText: /needs the scope recordings:export/ }).waitFor();
+    assert.equal(await page.locator('#player-audio').getAttribute('src'), null, 'nothing to play');
+    // The tickets route is asked once: a refusal is not retried until the key changes.
+    await page.waitForTimeout(2500);
+    assert.equal(watch.refusals.filter((r) => r === '403 POST /api/v1/events/tickets').length, 1);
+    assert.deepEqual(await watch.violations(), []);
+  } finally {
+    await watch.context.close();
+    await guarded.close();
+    keys.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,21 +10,32 @@ export const maxKeyLength = 8192;
 /** No call of the page waits longer than this for an answer's headers. */
 const requestTimeoutMs = 20_000;
 
+/** Where the key is held when the browser refuses storage (a privacy mode): this page only. */
+let keyInMemory: string | undefined;
+
 export function storedKey(): string | undefined {
   try {
-    return sessionStorage.getItem(keyStorageName) || undefined;
+    return sessionStorage.getItem(keyStorageName) || keyInMemory;
   } catch {
-    // Storage refused (a privacy mode): the page still works without a key.
-    return undefined;
+    return keyInMemory;
   }
 }
 
 export function storeKey(key: string): void {
-  sessionStorage.setItem(keyStorageName, key);
+  try {
+    sessionStorage.setItem(keyStorageName, key);
+  } catch {
+    keyInMemory = key;
+  }
 }
 
 export function forgetKey(): void {
-  sessionStorage.removeItem(keyStorageName);
+  keyInMemory = undefined;
+  try {
+    sessionStorage.removeItem(keyStorageName);
+  } catch {
+    // Nothing was stored there.
+  }
 }
 
 /** An RFC 9457 problem as the gateway writes one, or what could be read of a failure. */

@@ -63,9 +63,9 @@ export class EventFeed {
       url = await this.streamUrl();
     } catch (error) {
       if (generation !== this.generation) return;
-      if (error instanceof ApiError && error.status === 401) {
-        // Waits for a key: the page starts the feed again once it has one.
-        this.say('needs an API key');
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        // Asking again would be refused again: the page starts the feed anew once it has a key.
+        this.say(error.status === 401 ? 'needs an API key' : `not connected: ${describe(error)}`);
         return;
       }
       this.say(`not connected: ${describe(error)}`);
