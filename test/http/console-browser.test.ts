@@ -354,3 +354,39 @@ test('a key without some scopes: each part of the console says what it may not d
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a link that expires while the player is paused is asked for again, and playback goes on from the same place', async (t) => {
+  if (!signedAccess.links) return t.skip('the gateway gives no signed links yet');
+  const watch = await openConsole(gw.url);
+  const { page } = watch;
+  const asked: unknown[] = [];
+  // Links of 2 s instead of the page's 10 minutes, so that the wait is short.
+  await page.route('**/api/v1/recordings/*/links', async (route) => {
+    const body = JSON.parse(route.request().postData() ?? '{}') as Record<string, unknown>;
+    asked.push(body);
+    await route.continue({ postData: JSON.stringify({ ...body, expiresIn: 2 }) });
+  });
+  try {
+    await page.locator('select[name="userField"]').selectOption('user2');
+    await page.getByLabel('User field value').fill('10121901');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByRole('button', { name: 'Play recording 10121901' }).click();
+    await playsPast(page, 0.3);
+    assert.deepEqual(asked, [{ format: 'wav', expiresIn: 600 }], 'the page asks for 10 minutes');
+    const first = await page.locator('#player-audio').evaluate((audio: HTMLAudioElement) => audio.currentSrc);
+    await page.locator('#player-audio').evaluate((audio: HTMLAudioElement) => audio.pause());
+    await page.waitForTimeout(3000);
+    // Far past what is buffered: the element must fetch with its expired link, and is refused.
+    await page.locator('#player-audio').evaluate((audio: HTMLAudioElement) => {
+      audio.currentTime = 550;
+      void audio.play();
+    });
+    await playsPast(page, 550.3);
+    assert.equal(asked.length, 2, 'a second link');
+    assert.notEqual(await page.locator('#player-audio').evaluate((audio: HTMLAudioElement) => audio.currentSrc), first);
+    assert.ok(watch.refusals.some((r) => /^403 GET \/api\/v1\/recordings\/10121901\/media$/.test(r)), `the expired link was refused: ${watch.refusals.join(', ')}`);
+    assert.equal(await page.locator('#player-message').innerText(), '');
+  } finally {
+    await watch.context.close();
+  }
+});
