@@ -181,6 +181,20 @@ test('the console shows status, live events of a WebAPI call, recordings, and pl
     assert.ok(devices.length > 0, 'device 7001 has recordings');
     for (const device of devices) assert.match(device, /^7001\b/);
 
+    // A time range and a USER field: the manual's CALLLIST example, device 1111 in August 2011.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByLabel('Device ID').fill('1111');
+    await page.locator('select[name="userField"]').selectOption('user3');
+    await page.getByLabel('User field value').fill('12345');
+    await page.getByLabel('From').fill('2011-08-01T00:00');
+    await page.getByLabel('To').fill('2011-09-01T00:00');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.locator('#recordings-message', { hasText: /recordings? shown|No recordings|\d{3}:/ }).waitFor();
+    const startTimes = await page.locator('#recordings-body tr td:nth-child(2)').allInnerTexts();
+    assert.equal(startTimes.length, 6, `the manual's six: ${await page.locator('#recordings-message').innerText()}`);
+    for (const text of startTimes) assert.match(text, /^8\/\d{1,2}\/2011,/);
+    assert.ok((await page.locator('#recordings-body').innerText()).includes('13101'), 'recording 13101 among them');
+
     // Play the longest seeded recording (600 s) from the list, and seek in it.
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.locator('select[name="userField"]').selectOption('user2');

@@ -27,7 +27,7 @@ interface RecordingsPage {
 
 const recordingsPath = '/api/v1/recordings';
 /** The filters of the form that go to the route as they are (after trimming). */
-const textFilters = ['deviceId', 'deviceAlias', 'sysUser', 'group', 'ani', 'dnis'];
+const textFilters = ['deviceId', 'deviceAlias', 'sysUser', 'crmUser', 'group', 'gate', 'ani', 'dnis'];
 const directions: Record<string, string> = { I: 'in', O: 'out' };
 
 export class RecordingList {
