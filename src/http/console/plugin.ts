@@ -94,7 +94,7 @@ function send(request: FastifyRequest, reply: FastifyReply, file: ConsoleAsset):
   return reply.send(file.body);
 }
 
-const consolePage: FastifyPluginAsync<ConsoleOptions> = async (app, options) => {
+export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app, options) => {
   const { assets, missing } = loadAssets(options.sourceDir ?? defaultSourceDir, options.scriptsDir ?? defaultScriptsDir);
   if (missing.length > 0) {
     // A gateway built without the page (tsc alone) still serves its API; the page says what to do.
@@ -108,5 +108,3 @@ const consolePage: FastifyPluginAsync<ConsoleOptions> = async (app, options) => 
     app.get(urlPath, { schema: { hide: true } }, (request, reply) => send(request, reply, file));
   }
 };
-
-export const consolePlugin = consolePage;
