@@ -241,6 +241,21 @@ export class ApiKeyStore {
     return { name: entry.name, kind: 'key', scopes: loaded.scopes, credentialLess: false, ...(entry.rateLimit ? { rateLimit: entry.rateLimit } : {}) };
   }
 
+  /**
+   * Whether the key named `name` is still in force (not revoked nor expired) and holds `scope`: what
+   * a signed link it made is checked against at each use, so that revoking a key, or taking a scope
+   * from it, also ends the links it handed out.
+   */
+  stillGrants(name: string, scope: string): boolean {
+    for (const loaded of this.byId.values()) {
+      const { entry } = loaded;
+      if (entry.name !== name) continue;
+      if (entry.revoked || (entry.expires && Date.parse(entry.expires) <= this.now())) return false;
+      return loaded.scopes.has('*') || loaded.scopes.has(scope);
+    }
+    return false;
+  }
+
   close(): void {
     clearInterval(this.poll);
   }

@@ -120,6 +120,16 @@ export class Gatekeeper {
     return principal;
   }
 
+  /**
+   * Whether a credential that made a signed link may still do what the link does. A key is looked
+   * up again (revoked, expired, its scopes changed: the link ends with it); a token cannot be, and a
+   * link of one lives at most a day; those let in without a credential are as they were.
+   */
+  stillGrants(creator: Pick<Principal, 'kind' | 'name'>, scope: string): boolean {
+    if (creator.kind !== 'key') return true;
+    return this.options.keys?.stillGrants(creator.name, scope) ?? false;
+  }
+
   private withCredential(credential: string, address: string): Principal | Promise<Principal> {
     const { keys, tokens } = this.options;
     if (credential.startsWith(apiKeyPrefix)) {

@@ -101,7 +101,7 @@ export class MediaLinks {
     const expires = Number(expiresText);
     const path = this.options.pathOf(recordId);
     if (!this.options.keys.verify(keyId, canonical(keyId, path, recordId, format, expires, encodedCreator), mac)) {
-      throw invalid(`the MAC does not match (recording ${recordId}, format ${format}, key ${keyId})`);
+      throw invalid(`the MAC does not match (recording ${recordId.slice(0, 32)}, format ${format.slice(0, 16)}, key ${keyId})`);
     }
     const nowSeconds = this.now() / 1000;
     if (expires <= nowSeconds) throw new AccessRefused(403, 'This link has expired: ask for a new one.', `signed link refused: expired at ${new Date(expires * 1000).toISOString()}`);

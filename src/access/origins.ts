@@ -62,7 +62,8 @@ function exactOriginOf(entry: string): string {
   } catch {
     // said below
   }
-  if (!parsed || parsed.origin !== entry || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+  // The URL parser takes `*` in a host: a `*` anywhere but in front of a pattern is a mistake, said as one.
+  if (!parsed || entry.includes('*') || parsed.origin !== entry || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
     throw new OriginListError(`${JSON.stringify(entry)} is not an origin (scheme://host[:port], lower case, no path) nor a pattern (https://*.example.com)`);
   }
   return entry;

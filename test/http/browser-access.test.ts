@@ -252,6 +252,19 @@ describe('signed media links', () => {
     assert.equal((await fetch(`${gw.url}/api/v1/recordings/${recordId}/links${url.search}`, { method: 'POST' })).status, 401);
   });
 
+  test('revoking the key that made a link ends the link', async () => {
+    const temporary = keyOf('temporary', 'recordings:export');
+    store.reload();
+    const { status, json } = await makeLink({ format: 'wav' }, temporary);
+    assert.equal(status, 201);
+    const before = await fetch(`${gw.url}${json.url}`, { method: 'HEAD' });
+    assert.equal(before.status, 200);
+    runKeysCommand(['revoke', 'temporary'], keysFile);
+    store.reload();
+    const after = await fetch(`${gw.url}${json.url}`, { method: 'HEAD' });
+    assert.equal(after.status, 403);
+  });
+
   test('an expired link: 403', async () => {
     const { json } = await makeLink({ format: 'wav', expiresIn: 1 });
     await new Promise((r) => setTimeout(r, 2100));
@@ -262,8 +275,10 @@ describe('signed media links', () => {
 
   test('honoured by another gateway with the same LINK_SIGNING_KEY, refused by one with another', async () => {
     const { json } = await makeLink({ format: 'wav', expiresIn: 600 });
-    const twin = await startTestGateway({}, {}, { sim: gw.sim, signed: signedAccess(new SigningKeys(['n'.repeat(40), signingKey])) });
-    const stranger = await startTestGateway({}, {}, { sim: gw.sim, signed: signedAccess(new SigningKeys(['s'.repeat(40)])) });
+    // Replicas share the keys file as they share the signing key.
+    const access = { gatekeeper: new Gatekeeper({ open: false, keys: store, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new Set() }), webApiQueryKeys: false, metricsAuth: false };
+    const twin = await startTestGateway({}, {}, { sim: gw.sim, access, signed: signedAccess(new SigningKeys(['n'.repeat(40), signingKey])) });
+    const stranger = await startTestGateway({}, {}, { sim: gw.sim, access, signed: signedAccess(new SigningKeys(['s'.repeat(40)])) });
     try {
       const there = await fetch(`${twin.url}${json.url}`, { headers: { range: 'bytes=0-99' } });
       assert.equal(there.status, 206, 'verified by a key that no longer signs (rotation)');
@@ -418,7 +433,9 @@ describe('the record of it', () => {
     );
     const used = lines.filter((l) => l.via === 'signed-link');
     assert.ok(used.length >= 4, `${used.length} uses`);
-    for (const use of used) assert.deepEqual([use.credential, use.action, use.type], ['exporter', 'export', 'EXPORT']);
+    for (const use of used) assert.deepEqual([use.action, use.type], ['export', 'EXPORT']);
+    assert.deepEqual([...new Set(used.map((u) => u.credential))].sort(), ['exporter', 'temporary'], 'each use in the name of the key that made the link');
+    assert.equal(used.filter((u) => u.credential === 'temporary').length, 1, 'the use before the key was revoked, not the one after');
     assert.ok(used.some((u) => (u.outcome as { status: number }).status === 206));
     assert.ok(lines.some((l) => l.action === 'refused' && l.credential === 'reader' && l.reason === 'recordings:export'));
 

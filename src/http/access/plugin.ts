@@ -169,11 +169,14 @@ export function challenge(reply: FastifyReply, refused: AccessRefused): FastifyR
  * that recording in that format. The link's own parameters leave the query once checked, so the
  * route sees the format alone, as it would from a caller with a key.
  */
-function identifyByLink(links: MediaLinks | undefined, request: FastifyRequest, query: string): void {
+function identifyByLink(links: MediaLinks | undefined, gatekeeper: Gatekeeper, request: FastifyRequest, query: string): void {
   const recordId = (request.params as { recordId?: string }).recordId ?? '';
   try {
     if (!links) throw new AccessRefused(403, 'This gateway does not take signed links.');
     const grant = links.verify(recordId, query);
+    if (!gatekeeper.stillGrants(grant.creator, 'recordings:export')) {
+      throw new AccessRefused(403, 'This link is not valid: ask for a new one.', `signed link refused: the key ${grant.creator.name} that made it is revoked, expired or no longer has recordings:export`);
+    }
     request.principal = { name: grant.creator.name, kind: grant.creator.kind, scopes: linkScopes, credentialLess: false, via: 'link' };
     request.accessRefusal = undefined;
     request.query = { format: grant.format };
@@ -266,7 +269,7 @@ const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<Acces
         const query = queryOf(request.url);
         const params = query === '' ? undefined : new URLSearchParams(query);
         if (!params || !mediaLinkParams.some((name) => name !== 'format' && params.has(name))) return identifyCaller(request, reply, done);
-        identifyByLink(links, request, query);
+        identifyByLink(links, gatekeeper, request, query);
         settle(request, reply, surface, done);
       };
     } else if (url === ticketedEventsRoute.toLowerCase() && methods.every((m) => m === 'GET' || m === 'HEAD')) {
