@@ -25,7 +25,12 @@ export function setValidators(reply: FastifyReply, representation: Pick<MediaRep
 
 /** Whether the caller's copy is the current one: 304 Not Modified, before anything is made. */
 export function notModified(request: FastifyRequest, representation: Pick<MediaRepresentation, 'etag' | 'lastModified'>): boolean {
-  return fresh(request.headers, { etag: representation.etag, 'last-modified': representation.lastModified.toUTCString() });
+  const { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince } = request.headers;
+  if (ifNoneMatch === undefined && ifModifiedSince === undefined) return false;
+  // Only the conditions: `fresh` also answers "stale" to Cache-Control: no-cache, a directive for
+  // caches on the way (RFC 9111) that an origin evaluating preconditions does not heed (RFC 9110
+  // 13.2.1), and that fetch() adds to every conditional request a script makes.
+  return fresh({ 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince }, { etag: representation.etag, 'last-modified': representation.lastModified.toUTCString() });
 }
 
 /**
