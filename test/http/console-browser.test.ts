@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import axe from 'axe-core';
 import { ApiKeyStore } from '../../src/access/api-keys.js';
 import { Gatekeeper } from '../../src/access/gatekeeper.js';
 import { runKeysCommand } from '../../src/access/keys-cli.js';
@@ -400,6 +401,35 @@ test('a link that expires while the player is paused is asked for again, and pla
     assert.notEqual(await page.locator('#player-audio').evaluate((audio: HTMLAudioElement) => audio.currentSrc), first);
     assert.ok(watch.refusals.some((r) => /^403 GET \/api\/v1\/recordings\/10121901\/media$/.test(r)), `the expired link was refused: ${watch.refusals.join(', ')}`);
     assert.equal(await page.locator('#player-message').innerText(), '');
+  } finally {
+    await watch.context.close();
+  }
+});
+
+test('the console has no accessibility violation axe-core finds (WCAG 2.1 A and AA), with its key form, events, recordings and player shown', async () => {
+  const watch = await openConsole(gw.url);
+  const { page } = watch;
+  try {
+    await page.locator('#recordings-body tr').first().waitFor();
+    await page.locator('#events-state', { hasText: /^connected$/ }).waitFor();
+    await webApi(gw.url, 'type=callstart&requestid=8181&deviceid=7006');
+    await webApi(gw.url, 'type=callstop&requestid=8182&deviceid=7006');
+    await page.locator('#events-list li[data-type="RECORDINGSTOPPED"]', { hasText: 'device 7006' }).waitFor();
+    await page.locator('#recordings-news button').waitFor();
+    await page.locator('#recordings-body tr button').nth(3).click();
+    await page.locator('#player-title', { hasText: /^Recording \d+/ }).waitFor();
+    // The key form too, as a gateway that needs a key shows it.
+    await page.evaluate(() => {
+      document.getElementById('access')!.hidden = false;
+    });
+    // Through the DevTools protocol, which the page's policy does not govern (nor should it).
+    await page.evaluate(axe.source);
+    const results = await page.evaluate(() =>
+      (window as unknown as { axe: typeof axe }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+    );
+    const violations = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+    assert.deepEqual(violations, []);
+    assert.ok(results.passes.length > 10, `${results.passes.length} rules passed`);
   } finally {
     await watch.context.close();
   }
