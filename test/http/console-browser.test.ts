@@ -434,3 +434,31 @@ test('the console has no accessibility violation axe-core finds (WCAG 2.1 A and 
     await watch.context.close();
   }
 });
+
+test('the console works from the keyboard alone: Tab to the search, Enter to search, Tab to a Play button, Enter to play', async () => {
+  const watch = await openConsole(gw.url);
+  const { page } = watch;
+  /** Tab until the focus is on what `matches` says (at most 60 presses), and say where it is. */
+  const tabTo = async (matches: (element: Element) => boolean, what: string): Promise<void> => {
+    for (let presses = 0; presses < 60; presses++) {
+      await page.keyboard.press('Tab');
+      const here = await page.evaluateHandle(() => document.activeElement);
+      if (await here.evaluate(matches)) return;
+    }
+    assert.fail(`Tab never reached ${what}`);
+  };
+  try {
+    await page.locator('#recordings-body tr').first().waitFor();
+    await tabTo((element) => element.getAttribute('name') === 'deviceId', 'the Device ID field');
+    await page.keyboard.type('7002');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => [...document.querySelectorAll('#recordings-body tr td:nth-child(4)')].every((td) => td.textContent?.startsWith('7002')));
+    await tabTo((element) => element.tagName === 'BUTTON' && /^Play recording \d+$/.test(element.getAttribute('aria-label') ?? ''), 'a Play button');
+    const label = await page.evaluate(() => document.activeElement!.getAttribute('aria-label'));
+    await page.keyboard.press('Enter');
+    await page.locator('#player-title', { hasText: `Recording ${label!.replace('Play recording ', '')} ` }).waitFor();
+    await playsPast(page, 0.3);
+  } finally {
+    await watch.context.close();
+  }
+});
