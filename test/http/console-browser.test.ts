@@ -450,9 +450,12 @@ test('the console works from the keyboard alone: Tab to the search, Enter to sea
   try {
     await page.locator('#recordings-body tr').first().waitFor();
     await tabTo((element) => element.getAttribute('name') === 'deviceId', 'the Device ID field');
-    await page.keyboard.type('7002');
+    await page.keyboard.type('7009');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => [...document.querySelectorAll('#recordings-body tr td:nth-child(4)')].every((td) => td.textContent?.startsWith('7002')));
+    await page.waitForFunction(() => {
+      const devices = [...document.querySelectorAll('#recordings-body tr td:nth-child(4)')];
+      return devices.length > 0 && devices.every((td) => td.textContent?.startsWith('7009'));
+    });
     await tabTo((element) => element.tagName === 'BUTTON' && /^Play recording \d+$/.test(element.getAttribute('aria-label') ?? ''), 'a Play button');
     const label = await page.evaluate(() => document.activeElement!.getAttribute('aria-label'));
     await page.keyboard.press('Enter');

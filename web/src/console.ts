@@ -17,11 +17,15 @@ const statusEveryMs = 15_000;
 const player = new Player();
 const play = (recordId: string): void => void player.play(recordId);
 const recordings = new RecordingList(play);
+let eventPort: string | undefined;
 const feed = new EventFeed({
   onPlay: play,
   onRecording: () => recordings.recordingSaved(),
   // The status panel shows the event port too: read it again when the stream says it changed.
-  onEventPort: () => void refreshStatus(),
+  onEventPort: (state) => {
+    if (eventPort !== undefined && state !== eventPort) void refreshStatus();
+    eventPort = state;
+  },
 });
 
 const accessPanel = byId('access');
