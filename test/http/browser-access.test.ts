@@ -128,6 +128,8 @@ describe('CORS', () => {
     assert.equal(legacy.headers.get('vary'), null);
     const preflight = await fetch(`${gw.url}/webAPI.aspx`, { method: 'OPTIONS', headers: { origin: listed, 'access-control-request-method': 'POST' } });
     assert.deepEqual(corsHeaders(preflight), {});
+    assert.equal(preflight.status, 404);
+    assert.equal(preflight.headers.get('content-type'), 'application/problem+json; charset=utf-8');
     const withWebApi = await startTestGateway({}, {}, { sim: gw.sim, access: { gatekeeper: new Gatekeeper({ open: false, keys: store, tokens: undefined, webApiNetworks: undefined, allowedOrigins: new OriginList([listed]), originsOnWebApi: true }), webApiQueryKeys: false, metricsAuth: false }, cors: { origins: new OriginList([listed]), webApi: true } });
     try {
       const answered = await call(withWebApi.url);

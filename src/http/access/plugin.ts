@@ -2,8 +2,9 @@
  * The one hook that applies `access/` to every route: each route says in its config which surface
  * it is (`access: 'webapi' | 'rest' | 'events' | 'metrics'`); the caller is identified before its
  * body is read (by its credential; on the media route by a signed link, on the event stream by a
- * ticket: each stands for the credential that made it, and opens that route alone), and each surface asks `refusal(request, scope)` once it knows the command, so the
- * scope comes from the catalog wherever the command arrives. Routes without `access` (/livez,
+ * ticket: each stands for the credential that made it, and opens that route alone), and each
+ * surface asks `refusal(request, scope)` once it knows the command, so the scope comes from the
+ * catalog wherever the command arrives. Routes without `access` (/livez,
  * /readyz, /docs) are open. A refusal's reason for the log is logged here; the caller gets the
  * surface's own format (an XML RESULT on the WebAPI, problem+json on REST).
  */
@@ -275,7 +276,8 @@ const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<Acces
     } else if (url === ticketedEventsRoute.toLowerCase() && methods.every((m) => m === 'GET' || m === 'HEAD')) {
       first = (request, reply, done) => {
         const query = queryOf(request.url);
-        const given = query.includes('ticket') ? new URLSearchParams(query).getAll('ticket') : [];
+        // Parsed as the route will parse it: a percent-encoded name is the same name.
+        const given = query === '' ? [] : new URLSearchParams(query).getAll('ticket');
         if (given.length === 0) return identifyCaller(request, reply, done);
         identifyByTicket(tickets, request, given);
         settle(request, reply, surface, done);
