@@ -2,7 +2,9 @@
  * `npm run bench:export`: exports through the gateway against the tools one would otherwise use on
  * the same files, in one run:
  *   1. MULTIEXPORT of the 200 seeded recordings as wav, versus `zip -0 -q -r -` of the same files;
- *   2. one 10-minute recording as mp3, versus the ffmpeg CLI on the same file;
+ *   2. one 10-minute recording as mp3: made (a gateway that caches nothing) versus the ffmpeg CLI on
+ *      the same file, with the first byte's time; then served from the transcode cache versus nginx
+ *      serving the same cached file (throughput with parallel downloads, and time to first byte);
  *   3. finding 1000 recordings (a MULTIEXPORT's IDENT list) through each recording source, beside
  *      the MULTIEXPORT of those 1000 recordings: RECORDINGINFO, the product database (PostgreSQL,
  *      filled by the simulator), the event index and the share, each in a gateway of its own.
@@ -11,7 +13,7 @@
  * The simulator runs as a process of its own, as a core does in production, so the RSS measured is
  * the gateway's alone (an embedded simulator would add its store and its seeding to it).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +24,7 @@ import { findCommand } from '../src/protocol/catalog.js';
 import { childText, elementsAt, parseXml } from '../src/protocol/xml.js';
 import { RecordingFiles } from '../src/media/recording-files.js';
 import { productRecordingRoot } from '../src/sim/product-format.js';
-import { freePorts, median, untilReady } from './measure.js';
+import { canPin, freePorts, median, pinToCore, untilReady } from './measure.js';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 
@@ -80,6 +82,72 @@ function command(file: string, args: string[], cwd?: string): Promise<Timing> {
       code === 0 ? resolve({ seconds: (performance.now() - started) / 1000, firstByteSeconds: (firstByte - started) / 1000, bytes }) : reject(new Error(`${file} exited ${code}`)),
     );
   });
+}
+
+/**
+ * `count` downloads of `url` to nowhere by one curl, `parallel` at a time over kept-alive
+ * connections: the throughput a native client gets, in bytes per second.
+ */
+function parallelDownloads(url: string, count: number, parallel: number, configDir: string): Promise<{ bytesPerSecond: number; bytes: number }> {
+  settle();
+  const config = path.join(configDir, 'curl-downloads.conf');
+  fs.writeFileSync(config, `url = "${url}"\noutput = "/dev/null"\n`.repeat(count));
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', ['-s', '--no-progress-meter', '-f', '--parallel', '--parallel-max', String(parallel), '-K', config, '-w', '%{http_code} %{size_download}\n'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      const lines = out.trim().split('\n');
+      if (code !== 0 || lines.length !== count || lines.some((l) => !l.startsWith('200 '))) return reject(new Error(`curl of ${url} exited ${code}: ${lines.slice(0, 3).join('; ')}`));
+      const bytes = lines.reduce((sum, l) => sum + Number(l.split(' ')[1]), 0);
+      resolve({ bytesPerSecond: bytes / seconds, bytes });
+    });
+  });
+}
+
+/** nginx in the foreground, one process, serving `root` on `port`, its files under `prefix`. */
+async function startNginx(root: string, port: number, prefix: string): Promise<ReturnType<typeof spawn>> {
+  const nginx = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((f) => fs.existsSync(f));
+  if (!nginx) throw new Error('nginx is not installed (apt-get install -y nginx)');
+  fs.mkdirSync(prefix, { recursive: true });
+  const temp = (name: string): string => `${name}_temp_path ${path.join(prefix, name)};`;
+  // As a static file server is deployed for speed: sendfile, no access log. One worker, in the
+  // foreground, as the user running the benchmark (no master to switch users).
+  fs.writeFileSync(
+    path.join(prefix, 'nginx.conf'),
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${path.join(prefix, 'nginx.pid')};
+error_log ${path.join(prefix, 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
+  types { audio/mpeg mp3; }
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+  }
+}
+`,
+  );
+  const child = spawn(nginx, ['-p', prefix, '-e', path.join(prefix, 'error.log'), '-c', path.join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return child;
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nginx did not start: ${fs.readFileSync(path.join(prefix, 'error.log'), 'utf8')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 /** The highest RSS `pid` reaches while `run` runs, sampled every 25 ms. */
@@ -156,7 +224,9 @@ async function resolve(port: number, url: string): Promise<{ head: number; looku
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
-  const [port, corePort, eventPort, controlPort, databasePort, indexPort, sharePort] = (await freePorts(7)) as [number, number, number, number, number, number, number];
+  const [port, corePort, eventPort, controlPort, databasePort, indexPort, sharePort, uncachedPort, nginxPort] = (await freePorts(9)) as [
+    number, number, number, number, number, number, number, number, number,
+  ];
   const database = await benchDatabase();
   const simulator = spawn(
     process.execPath,
@@ -175,7 +245,11 @@ async function main(): Promise<void> {
   };
   // The gateway measured throughout finds recordings through RECORDINGINFO; one gateway per other
   // source, each with only that source, is measured in part 3.
-  const gateway = startGateway(port, { ...core, RECORDINGS_SOURCES: 'recordinginfo', GATEWAY_DATA_DIR: path.join(dataDir, 'gateway') });
+  const cacheDir = path.join(dataDir, 'gateway', 'media-cache');
+  const gateway = startGateway(port, { ...core, RECORDINGS_SOURCES: 'recordinginfo', GATEWAY_DATA_DIR: path.join(dataDir, 'gateway'), MEDIA_CACHE_DIR: cacheDir });
+  // The same, keeping nothing: every export of it is a first, uncached one.
+  const uncached = startGateway(uncachedPort, { ...core, RECORDINGS_SOURCES: 'recordinginfo', GATEWAY_DATA_DIR: path.join(dataDir, 'gateway-uncached'), MEDIA_CACHE_MAX_BYTES: '0' });
+  let nginx: ReturnType<typeof spawn> | undefined;
   const sourceGateways = [
     ...(database ? [{ name: 'database (PostgreSQL)', port: databasePort, env: { RECORDINGS_SOURCES: 'database', RECORDINGS_DB_URL: database.url } }] : []),
     { name: 'index (SQLite)', port: indexPort, env: { RECORDINGS_SOURCES: 'index' } },
@@ -183,7 +257,7 @@ async function main(): Promise<void> {
   ].map((g) => ({ ...g, child: startGateway(g.port, { ...core, ...g.env, GATEWAY_DATA_DIR: path.join(dataDir, `gateway-${g.port}`) }) }));
   const base = `http://127.0.0.1:${port}/webAPI.aspx`;
   try {
-    await Promise.all([port, ...sourceGateways.map((g) => g.port)].map((p) => untilReady(`http://127.0.0.1:${p}/readyz`)));
+    await Promise.all([port, uncachedPort, ...sourceGateways.map((g) => g.port)].map((p) => untilReady(`http://127.0.0.1:${p}/readyz`)));
     const idents = Array.from({ length: 200 }, (_, i) => String(10121901 + i));
     const info = parseXml(await (await fetch(`${base}?type=recordinginfo&requestid=1&ident=${idents.join(',')}`)).text());
     // zip is given the same files, as paths relative to the recordings directory.
@@ -200,11 +274,11 @@ async function main(): Promise<void> {
     let mp3PeakRss = 0;
     const idleRss = rssOf(gateway.pid!);
     const multiUrl = `${base}?type=multiexport&requestid=2&ident=${idents.join(',')}&media_format=wav`;
-    const mp3Url = `${base}?type=export&requestid=3&uniquefield=ident&uniqueid=${idents[0]}&media_format=mp3`;
+    const mp3Url = `http://127.0.0.1:${uncachedPort}/webAPI.aspx?type=export&requestid=3&uniquefield=ident&uniqueid=${idents[0]}&media_format=mp3`;
     // One untimed run of each first: a gateway serves for days, and its first export of a kind
     // pays for compiling the code on its path, which zip and ffmpeg, native programs, never do.
     peakRss = (await peakRssDuring(gateway.pid!, () => download(multiUrl))).peak;
-    mp3PeakRss = (await peakRssDuring(gateway.pid!, () => download(mp3Url))).peak;
+    mp3PeakRss = (await peakRssDuring(uncached.pid!, () => download(mp3Url))).peak;
     // Each round times the gateway and the tool back to back, in alternating order, and the ratio
     // reported is the median of the rounds' ratios: load from elsewhere on a shared machine comes
     // and goes in bursts, and a burst then weighs on both sides of one ratio rather than on one
@@ -227,7 +301,7 @@ async function main(): Promise<void> {
     const mp3: Timing[] = [];
     const cli: Timing[] = [];
     const gatewayMp3 = async (): Promise<void> => {
-      const { result, peak } = await peakRssDuring(gateway.pid!, () => download(mp3Url));
+      const { result, peak } = await peakRssDuring(uncached.pid!, () => download(mp3Url));
       mp3.push(result);
       mp3PeakRss = Math.max(mp3PeakRss, peak);
     };
@@ -236,6 +310,54 @@ async function main(): Promise<void> {
     };
     for (let r = 0; r < rounds; r++) {
       for (const run of r % 2 === 0 ? [gatewayMp3, ffmpegCli] : [ffmpegCli, gatewayMp3]) await run();
+    }
+
+    // The first request of each other format, once: what a caller waits before the first byte.
+    const firstOther: { format: string; timing: Timing }[] = [];
+    for (const format of ['m4a', 'webm', 'opus']) {
+      firstOther.push({ format, timing: await download(mp3Url.replace('media_format=mp3', `media_format=${format}`)) });
+    }
+
+    // 2b. The same mp3 from the cache, against nginx serving the file the cache holds. Both servers
+    // on one core, curl and the simulator on the other (where taskset exists; BENCH_PIN=0 turns it off).
+    const cachedUrl = `http://127.0.0.1:${port}/api/v1/recordings/${idents[0]}/media?format=mp3`;
+    await download(cachedUrl);
+    const cachedFiles = fs.readdirSync(cacheDir).filter((f) => f.endsWith('.mp3'));
+    if (cachedFiles.length !== 1) throw new Error(`expected one cached mp3, found ${cachedFiles.join(', ')}`);
+    nginx = await startNginx(cacheDir, nginxPort, path.join(dataDir, 'nginx'));
+    const nginxUrl = `http://127.0.0.1:${nginxPort}/${cachedFiles[0]}`;
+    const pinned = canPin && process.env.BENCH_PIN !== '0';
+    if (pinned) {
+      for (const server of [gateway, nginx]) pinToCore(server.pid, 0);
+      pinToCore(simulator.pid, 1);
+      pinToCore(process.pid, 1);
+    }
+    const downloads = Number(process.env.BENCH_DOWNLOADS ?? 200);
+    const parallel = Number(process.env.BENCH_PARALLEL ?? 4);
+    const hitRuns: { bytesPerSecond: number }[] = [];
+    const nginxRuns: { bytesPerSecond: number }[] = [];
+    const hitFirst: Timing[] = [];
+    const nginxFirst: Timing[] = [];
+    // Warm both (the gateway compiles its path, nginx opens the file once).
+    await parallelDownloads(cachedUrl, 20, parallel, dataDir);
+    await parallelDownloads(nginxUrl, 20, parallel, dataDir);
+    for (let r = 0; r < rounds; r++) {
+      const sides = [
+        async () => {
+          hitRuns.push(await parallelDownloads(cachedUrl, downloads, parallel, dataDir));
+          hitFirst.push(await download(cachedUrl));
+        },
+        async () => {
+          nginxRuns.push(await parallelDownloads(nginxUrl, downloads, parallel, dataDir));
+          nginxFirst.push(await download(nginxUrl));
+        },
+      ];
+      for (const run of r % 2 === 0 ? sides : sides.reverse()) await run();
+      if (process.env.BENCH_VERBOSE) process.stdout.write(`round ${r + 1}: cache hit ${(hitRuns.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s, nginx ${(nginxRuns.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s\n`);
+    }
+    if (pinned) {
+      const all = `0-${os.availableParallelism() - 1}`;
+      for (const pid of [gateway.pid, simulator.pid, process.pid]) execFileSync('taskset', ['-a', '-p', '-c', all, String(pid)], { stdio: 'ignore' });
     }
 
     const row = (name: string, t: Timing[]): string =>
@@ -248,8 +370,20 @@ async function main(): Promise<void> {
     process.stdout.write(`ratios, the median of the rounds' own:\n`);
     process.stdout.write(`MULTIEXPORT / zip:        ${ratio(multi, zip)}  (goal <= 1.25)\n`);
     process.stdout.write(`gateway peak RSS:         ${(peakRss / 1e6).toFixed(0)} MB during MULTIEXPORT  (goal < 150; idle before: ${(idleRss / 1e6).toFixed(0)} MB, during mp3: ${(mp3PeakRss / 1e6).toFixed(0)} MB)\n`);
-    process.stdout.write(`EXPORT mp3 / ffmpeg CLI:  ${ratio(mp3, cli)}  (goal <= 1.1)\n`);
+    process.stdout.write(`EXPORT mp3 / ffmpeg CLI:  ${ratio(mp3, cli)}  (goal <= 1.1; uncached: ffmpeg writes the file whole, then it is sent)\n`);
+    process.stdout.write(`\nfirst (uncached) EXPORT of the 10-minute recording, time to first byte: mp3 ${median(mp3.map((t) => t.firstByteSeconds)).toFixed(3)} s (median of ${rounds})`);
+    process.stdout.write(`${firstOther.map(({ format, timing }) => `, ${format} ${timing.firstByteSeconds.toFixed(3)} s`).join('')} (once each)\n`);
+    const mb = (runs: { bytesPerSecond: number }[]): string => (median(runs.map((x) => x.bytesPerSecond)) / 1e6).toFixed(0);
+    const ms = (t: Timing[]): string => (median(t.map((x) => x.firstByteSeconds)) * 1000).toFixed(2);
+    process.stdout.write(
+      `\ncached mp3 (${(fs.statSync(path.join(cacheDir, cachedFiles[0]!)).size / 1e6).toFixed(1)} MB), ${downloads} downloads ${parallel} at a time per round${pinned ? ', servers on core 0, curl on core 1' : ''}:\n`,
+    );
+    process.stdout.write(`  gateway cache hit: ${mb(hitRuns)} MB/s, first byte ${ms(hitFirst)} ms\n  nginx, same file:  ${mb(nginxRuns)} MB/s, first byte ${ms(nginxFirst)} ms\n`);
+    process.stdout.write(`cache hit / nginx throughput:   ${median(hitRuns.map((x, i) => x.bytesPerSecond / nginxRuns[i]!.bytesPerSecond)).toFixed(2)}  (goal >= 0.8)\n`);
+    process.stdout.write(`cache hit / nginx first byte:   ${median(hitFirst.map((x, i) => x.firstByteSeconds / nginxFirst[i]!.firstByteSeconds)).toFixed(2)}  (time; lower is better)\n`);
 
+    // BENCH_SOURCES=0 stops here (parts 1 and 2 alone).
+    if (process.env.BENCH_SOURCES === '0') return;
     // 3. 1000 calls recorded while the index listened (5 s each, on the 15 fixed-seat devices),
     // then found through each source: a HEAD of the REST media route resolves every recording and
     // answers the headers without exporting. The MULTIEXPORT of the same 1000 is the yardstick.
@@ -293,7 +427,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    const children = [gateway, ...sourceGateways.map((g) => g.child), simulator];
+    const children = [gateway, uncached, ...sourceGateways.map((g) => g.child), simulator, ...(nginx ? [nginx] : [])];
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
     await database?.drop();

@@ -5,6 +5,7 @@
  * leave its root (`..`, a symlink pointing elsewhere), is refused: nothing the core says can make
  * the gateway read outside the configured directories.
  */
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -39,8 +40,16 @@ function productSegments(name: string): string[] {
   return name.split(/[\\/]+/).filter((s) => s !== '');
 }
 
+/**
+ * How long a root's resolved path is used before it is resolved again: an export resolves its
+ * file's path every time, its root's (which changes only when an operator re-points a mount) at
+ * most this often, which spares every export one realpath.
+ */
+const rootRealPathMs = 10_000;
+
 export class RecordingFiles {
   private readonly roots: { productRoot: string; segments: string[]; directory: string }[];
+  private readonly rootRealPaths = new Map<string, { at: number; path: Promise<string> }>();
 
   constructor(map: readonly PathMapEntry[]) {
     // The longest root first, so that a nested mapping wins over its parent.
@@ -74,7 +83,7 @@ export class RecordingFiles {
     let real: string;
     let realRoot: string;
     try {
-      [real, realRoot] = await Promise.all([fs.realpath(candidate), fs.realpath(root.directory)]);
+      [real, realRoot] = await Promise.all([fs.realpath(candidate), this.realRoot(root.directory)]);
     } catch {
       throw new PathMapError(`${productName} is not on disk`);
     }
@@ -82,15 +91,30 @@ export class RecordingFiles {
     return real;
   }
 
+  private realRoot(directory: string): Promise<string> {
+    const now = Date.now();
+    const known = this.rootRealPaths.get(directory);
+    if (known && now - known.at < rootRealPathMs) return known.path;
+    const path = fs.realpath(directory);
+    this.rootRealPaths.set(directory, { at: now, path });
+    path.catch(() => this.rootRealPaths.delete(directory));
+    return path;
+  }
+
   /**
    * The local file of a product file name, after checking that it exists, is a regular file and,
    * symlinks resolved, lies inside its root. Throws PathMapError saying why not.
    */
   async locate(productName: string): Promise<string> {
+    return (await this.locateFile(productName)).path;
+  }
+
+  /** As `locate`, with the file's stat (its size and mtime say which version of it this is). */
+  async locateFile(productName: string): Promise<{ path: string; stat: Stats }> {
     const real = await this.resolveInside(productName, 'file');
     const stat = await fs.stat(real);
     if (!stat.isFile()) throw new PathMapError(`${productName} is not a file`);
-    return real;
+    return { path: real, stat };
   }
 
   /**

@@ -4,6 +4,7 @@
  * map. Everything is resolved before the first byte of an export is sent, so that a missing
  * recording or file is an XML RESULT naming it, never a cut download.
  */
+import type { Stats } from 'node:fs';
 import { ResultCode } from '../protocol/result-codes.js';
 import type { XmlElement } from '../protocol/xml.js';
 import type { RecordingCatalog } from '../recordings/recording-catalog.js';
@@ -16,6 +17,8 @@ export interface ExportedRecording {
   productFile: string;
   /** On this machine. */
   file: string;
+  /** The file's stat when it was found: its identity (size, mtime, inode) for validators and caches. */
+  fileStat: Stats;
   durationSeconds: number | undefined;
   /** The recording's metadata, as a RECORDING element of the names RECORDINGINFO and CALLLIST use. */
   metadata: XmlElement;
@@ -29,15 +32,15 @@ export async function resolveRecordings(
 ): Promise<ExportedRecording[]> {
   const recordings = await catalog.find(selection, context);
   const missing: string[] = [];
-  const located = new Map<string, Promise<string | undefined>>();
-  const locate = (recording: FoundRecording): Promise<string | undefined> => {
+  const located = new Map<string, Promise<{ path: string; stat: Stats } | undefined>>();
+  const locate = (recording: FoundRecording): Promise<{ path: string; stat: Stats } | undefined> => {
     // An IDENT list may repeat a recording: its file is checked once and missing once.
     let file = located.get(recording.recordId);
     if (!file) {
       file = (async () => {
         try {
           if (recording.filename === '') throw new PathMapError(recording.unlocated ?? 'it has no media file');
-          return await files.locate(recording.filename);
+          return await files.locateFile(recording.filename);
         } catch (error) {
           if (!(error instanceof PathMapError)) throw error;
           missing.push(`${recording.recordId} (${error.message})`);
@@ -53,7 +56,8 @@ export async function resolveRecordings(
   return recordings.map((recording, i) => ({
     recordId: recording.recordId,
     productFile: recording.filename,
-    file: paths[i]!,
+    file: paths[i]!.path,
+    fileStat: paths[i]!.stat,
     durationSeconds: recording.durationSeconds,
     metadata: recordingElement(recording),
   }));

@@ -6,7 +6,7 @@
  * Exports that run ffmpeg take a transcode slot; when none is free the caller gets 503 at once.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
+import { closeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -17,6 +17,7 @@ import { element, serialize } from '../../protocol/xml.js';
 import { cavFileExtension, cavMime, cavStream } from '../../media/cav.js';
 import { audioFormatInfo, concatenatedPcm, encodeExport, exportFilePlan, nativeRate, pcmSource, type AudioFormat, type EncodedAudio, type ExportFormat, type MediaTools } from '../../media/export-audio.js';
 import { ffmpegVersion } from '../../media/ffmpeg.js';
+import { fileRangeStream } from '../../media/file-range-stream.js';
 import { TranscodeSlotRefused, type CachedMedia, type TranscodeCache } from '../../media/transcode-cache.js';
 import type { RecordingFiles } from '../../media/recording-files.js';
 import { resolveRecordings, type ExportedRecording } from '../../media/resolution.js';
@@ -137,12 +138,6 @@ const unboundedFormats = exportMediaFormats.filter((f) => f !== 'WAV' && f !== '
 /** What the headers say of the media, dropped when an error is answered instead. */
 const mediaHeaders = ['content-disposition', 'content-length', 'content-range', 'accept-ranges', 'etag', 'last-modified'];
 
-/**
- * Reads of a file for a reply: larger than a stream's default 64 KiB, so a cached export takes
- * fewer reads and writes (measured with `npm run bench:export`).
- */
-const fileReadBytes = 256 * 1024;
-
 /** A strong ETag naming everything that decides the bytes: the same parts, the same file. */
 function etagOf(parts: readonly unknown[]): { key: string; etag: string } {
   const key = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
@@ -176,12 +171,7 @@ export function exportHandler(options: ExportOptions) {
    * written whole by the transcode cache first (and kept there), then sent as a file.
    */
   async function sendRecordingFile({ request, reply, call, refuse, format, recording, body, ffmpeg, abort }: RecordingFileCall): Promise<FastifyReply> {
-    let stat: import('node:fs').Stats;
-    try {
-      stat = await fs.stat(recording.file);
-    } catch {
-      return refuse(reply, 404, call, ResultCode.API_FILE_NOT_FOUND, `No recording file found for ${recording.recordId} (it is no longer on disk).`);
-    }
+    const stat = recording.fileStat;
     // The source's identity: a recording written again (another size or mtime, or another file) is another export.
     const source = [recording.file, stat.size, stat.mtimeMs, stat.ino];
     reply.header('content-type', body.mime).header('content-disposition', contentDisposition(body.fileName)).header('accept-ranges', 'bytes');
@@ -236,9 +226,8 @@ export function exportHandler(options: ExportOptions) {
       return refuse(reply, 500, call, ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The export failed; see the gateway log.');
     }
     const representation = { format, ...validators, size: media.size };
-    const open = (range?: { start: number; end: number }): Readable =>
-      media.handle.createReadStream({ start: range?.start ?? 0, ...(range ? { end: range.end } : {}), highWaterMark: fileReadBytes, autoClose: true });
-    return sendFile(request, reply, call, refuse, representation, mediaAnswer(request, representation), open, () => void media.handle.close().catch(() => undefined));
+    const open = (range?: { start: number; end: number }): Readable => fileRangeStream(media.fd, media.size, range);
+    return sendFile(request, reply, call, refuse, representation, mediaAnswer(request, representation), open, () => closeSync(media.fd));
   }
 
   /** The answer to a request for a whole file of known length: 304, 416, 206 or 200, HEAD's without a body. */
