@@ -22,6 +22,7 @@ import { ResultCode } from './protocol/result-codes.js';
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool, CoreReadiness } from './core/pool.js';
 import type { CoreEventSubscription } from './core/events.js';
+import { consolePlugin } from './http/console/plugin.js';
 import { docsPlugin } from './http/docs/plugin.js';
 import { eventsPlugin } from './http/events/plugin.js';
 import { EventStreams, type EventStreamOptions } from './http/events/stream.js';
@@ -198,6 +199,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     });
   }
   app.register(docsPlugin, { oidcIssuer: access.oidcIssuer });
+  app.register(consolePlugin);
   const catalog = deps.exports?.catalog;
   if (catalog) metrics.recordingSources = () => catalog.statuses();
   const readiness = (): Promise<CoreReadiness> =>
