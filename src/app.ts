@@ -39,7 +39,7 @@ import { exportHandler } from './http/media/exports.js';
 import type { RecordingFiles } from './media/recording-files.js';
 import type { RecordingCatalog } from './recordings/recording-catalog.js';
 import { answeringRecordingInfo } from './http/recording-info.js';
-import type { TranscodeSlots } from './media/transcode-slots.js';
+import type { Slots } from './media/slots.js';
 import type { TranscodeCache } from './media/transcode-cache.js';
 
 export interface AppDependencies {
@@ -52,7 +52,15 @@ export interface AppDependencies {
   logLevel?: string;
   https?: { cert: Buffer; key: Buffer };
   /** Exports need to know where recordings are; without this they answer API_COMMAND_NOT_SUPPORTED. */
-  exports?: { catalog: RecordingCatalog; files: RecordingFiles; ffmpeg: () => Promise<string>; slots: TranscodeSlots; cache: TranscodeCache };
+  exports?: {
+    catalog: RecordingCatalog;
+    files: RecordingFiles;
+    ffmpeg: () => Promise<string>;
+    slots: Slots;
+    exportSlots?: Slots;
+    stallTimeoutMs?: number;
+    cache: TranscodeCache;
+  };
   /**
    * Who callers are and what they may do. Without it the gateway is in protected mode: loopback
    * callers only, with every scope.

@@ -42,6 +42,13 @@ export interface GatewayConfig {
     ffmpegPath: string | undefined;
     maxTranscodes: number;
     maxTranscodesPerCredential: number;
+    /** How long an export may wait for a transcode slot when all are busy. */
+    transcodeWaitMs: number;
+    /** Exports answered at once, overall and per credential (or address). */
+    maxConcurrent: number;
+    maxPerCredential: number;
+    /** An export whose client takes no byte for this long is ended. */
+    stallTimeoutMs: number;
     /** Where single-recording exports are written whole and kept. */
     cacheDir: string;
     /** Bytes the transcode cache keeps at most; 0: nothing is kept. */
@@ -193,7 +200,11 @@ const settings = {
   },
   auditLogFile: { env: 'AUDIT_LOG_FILE', flag: 'audit-log-file', help: 'append the audit trail there (reopened on SIGHUP); default: the main log' },
   ffmpegPath: { env: 'FFMPEG_PATH', flag: 'ffmpeg-path', help: 'ffmpeg binary (default: ffmpeg on PATH, else the one npm installed)' },
-  maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, 503', default: '4' },
+  maxTranscodes: { env: 'EXPORT_MAX_TRANSCODES', flag: 'export-max-transcodes', help: 'exports running ffmpeg at once; past it, a short wait, then 503', default: '4' },
+  transcodeWaitMs: { env: 'EXPORT_TRANSCODE_WAIT_MS', flag: 'export-transcode-wait-ms', help: 'how long an export waits for a transcode slot when all are busy', default: '3000' },
+  maxExports: { env: 'EXPORT_MAX_CONCURRENT', flag: 'export-max-concurrent', help: 'exports answered at once; past it, 503', default: '128' },
+  maxExportsPerCredential: { env: 'EXPORT_MAX_PER_CREDENTIAL', flag: 'export-max-per-credential', help: 'of those, how many one credential (or address) may have; past it, 429', default: '16' },
+  exportStallTimeoutMs: { env: 'EXPORT_STALL_TIMEOUT_MS', flag: 'export-stall-timeout-ms', help: 'an export whose client takes no byte for this long is ended', default: '30000' },
   mediaCacheDir: { env: 'MEDIA_CACHE_DIR', flag: 'media-cache-dir', help: 'where single-recording exports are written whole and kept (default: media-cache/ in the data dir)' },
   mediaCacheMaxBytes: {
     env: 'MEDIA_CACHE_MAX_BYTES',
@@ -400,6 +411,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       ffmpegPath: get('ffmpegPath'),
       maxTranscodes: integer('EXPORT_MAX_TRANSCODES', get('maxTranscodes')!, 1, 256),
       maxTranscodesPerCredential: integer('EXPORT_MAX_TRANSCODES_PER_CREDENTIAL', get('maxTranscodesPerCredential')!, 1, 256),
+      transcodeWaitMs: integer('EXPORT_TRANSCODE_WAIT_MS', get('transcodeWaitMs')!, 0, 600_000),
+      maxConcurrent: integer('EXPORT_MAX_CONCURRENT', get('maxExports')!, 1, 100_000),
+      maxPerCredential: integer('EXPORT_MAX_PER_CREDENTIAL', get('maxExportsPerCredential')!, 1, 100_000),
+      stallTimeoutMs: integer('EXPORT_STALL_TIMEOUT_MS', get('exportStallTimeoutMs')!, 1, 3_600_000),
       cacheDir: get('mediaCacheDir') ?? path.join(dataDir, 'media-cache'),
       cacheMaxBytes: integer('MEDIA_CACHE_MAX_BYTES', get('mediaCacheMaxBytes')!, 0, Number.MAX_SAFE_INTEGER),
     },

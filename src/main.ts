@@ -19,7 +19,7 @@ import type { RunningSimulator } from './sim/simulator.js';
 import { productRecordingRoot } from './sim/product-format.js';
 import { locateFfmpeg } from './media/ffmpeg.js';
 import { RecordingFiles, parsePathMap } from './media/recording-files.js';
-import { TranscodeSlots } from './media/transcode-slots.js';
+import { Slots } from './media/slots.js';
 import { TranscodeCache } from './media/transcode-cache.js';
 import { openRecordingCatalog } from './recordings/catalog-setup.js';
 import { RecorderClock } from './recordings/recorder-clock.js';
@@ -119,7 +119,9 @@ async function main(): Promise<void> {
     catalog,
     files,
     ffmpeg: () => locateFfmpeg(config.exports.ffmpegPath),
-    slots: new TranscodeSlots(config.exports.maxTranscodes, config.exports.maxTranscodesPerCredential),
+    slots: new Slots({ max: config.exports.maxTranscodes, maxPerOwner: config.exports.maxTranscodesPerCredential, waitMs: config.exports.transcodeWaitMs }),
+    exportSlots: new Slots({ max: config.exports.maxConcurrent, maxPerOwner: config.exports.maxPerCredential }),
+    stallTimeoutMs: config.exports.stallTimeoutMs,
     cache: await TranscodeCache.open({ directory: config.exports.cacheDir, maxBytes: config.exports.cacheMaxBytes, observer: metrics.mediaCacheObserver }),
   };
   const keys = new ApiKeyStore({

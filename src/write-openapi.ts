@@ -13,7 +13,7 @@ import { CorePool } from './core/pool.js';
 import { openApiPath } from './http/docs/plugin.js';
 import { locateFfmpeg } from './media/ffmpeg.js';
 import { RecordingFiles } from './media/recording-files.js';
-import { TranscodeSlots } from './media/transcode-slots.js';
+import { Slots } from './media/slots.js';
 import { TranscodeCache } from './media/transcode-cache.js';
 import { RecordingCatalog } from './recordings/recording-catalog.js';
 import { packageRoot } from './package-manifest.js';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   // Nothing is exported: a cache that keeps nothing, in a folder removed at the end.
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-media-cache-'));
   const cache = await TranscodeCache.open({ directory: cacheDir, maxBytes: 0 });
-  const exports = { catalog: new RecordingCatalog([]), files: new RecordingFiles([]), ffmpeg: () => locateFfmpeg(), slots: new TranscodeSlots(1), cache };
+  const exports = { catalog: new RecordingCatalog([]), files: new RecordingFiles([]), ffmpeg: () => locateFfmpeg(), slots: new Slots(1), cache };
   // Never started: it connects with its first listener, and there is none.
   const subscription = new CoreEventSubscription({ host: '127.0.0.1', port: 5621, connectTimeoutMs: 1000, subscribeTimeoutMs: 1000, feed: { capacity: 1, maxBytes: 1024, maxListeners: 1 } });
   const app = buildApp({ pool, coreTimeoutMs: 1000, logLevel: 'silent', exports, events: { subscription, heartbeatMs: 15_000 } });

@@ -9,7 +9,7 @@
  * Every ffmpeg process belongs to a response, or to the requests waiting for one cached file. When
  * they go away (the client disconnects and the stream is destroyed, or the signal aborts) the
  * process is killed at once: a transcode that nobody reads any more would otherwise hold a CPU core and a slot of
- * `TranscodeSlots` until it drained its input. `runningTranscodes()` and the `pid` on each output
+ * `Slots` until it drained its input. `runningTranscodes()` and the `pid` on each output
  * stream let tests (and /metrics) see that none is left behind.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';

@@ -42,8 +42,11 @@ export interface TranscodeCacheOptions {
 export interface TranscodeFill {
   /** Writes the complete file at `file` (a path that does not exist yet); rejects on failure. */
   write(file: string, signal: AbortSignal): Promise<void>;
-  /** Takes what the encode may run under (a transcode slot), or undefined when none is free. */
-  takeSlot(): (() => void) | undefined;
+  /**
+   * Takes what the encode may run under (a transcode slot), or undefined when none is free; it may
+   * wait a while for one, until `signal` (every caller gone) aborts.
+   */
+  takeSlot(signal: AbortSignal): (() => void) | undefined | Promise<(() => void) | undefined>;
 }
 
 /** A complete file, opened for one reader, who closes `fd`. */
@@ -190,15 +193,16 @@ export class TranscodeCache {
   }
 
   #start(name: string, fill: TranscodeFill): Flight {
-    const release = fill.takeSlot();
-    if (!release) throw new TranscodeSlotRefused('No transcode slot is free');
     const flight: Flight = { waiters: new Set(), abort: new AbortController() };
     this.#flights.set(name, flight);
     const partial = path.join(this.directory, `${partialPrefix}${randomBytes(6).toString('hex')}-${name}`);
     const final = path.join(this.directory, name);
     const started = performance.now();
     void (async () => {
+      // Callers who join while the slot is awaited share this flight: one encode, whatever the wait.
+      const release = await fill.takeSlot(flight.abort.signal);
       try {
+        if (!release) throw new TranscodeSlotRefused('No transcode slot is free');
         await fill.write(partial, flight.abort.signal);
         flight.abort.signal.throwIfAborted();
         // On disk before it has its name, so that no crash leaves a named file that is not whole.
@@ -251,7 +255,7 @@ export class TranscodeCache {
         }
         flight.waiters.clear();
       } finally {
-        release();
+        release?.();
       }
     })();
     return flight;

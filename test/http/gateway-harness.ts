@@ -15,7 +15,7 @@ import { startSimulator, type RunningSimulator, type SimulatorConfig } from '../
 import { productRecordingRoot } from '../../src/sim/product-format.js';
 import { locateFfmpeg } from '../../src/media/ffmpeg.js';
 import { RecordingFiles } from '../../src/media/recording-files.js';
-import { TranscodeSlots } from '../../src/media/transcode-slots.js';
+import { Slots } from '../../src/media/slots.js';
 import { TranscodeCache } from '../../src/media/transcode-cache.js';
 import { GatewayMetrics } from '../../src/http/ops/metrics.js';
 import { openRecordingCatalog, type CatalogSetup } from '../../src/recordings/catalog-setup.js';
@@ -43,6 +43,8 @@ export interface TestGatewayOptions {
   maxTranscodes?: number;
   /** The transcode cache: its folder (default: a temporary one, removed on close) and bound (default 1 GiB). */
   mediaCache?: { directory?: string; maxBytes?: number };
+  /** Exports at once, overall and per caller (default: unbounded), and the stall bound (default 30 s). */
+  exportBounds?: { max: number; maxPerCaller: number; stallTimeoutMs?: number };
   /** The ffmpeg binary exports run (default: the one `locateFfmpeg` finds). */
   ffmpegPath?: string;
   /** Signed links and tickets (default: a key made for the gateway), CORS, PLAYBACK_LINK_BASE. */
@@ -131,7 +133,13 @@ export async function attachTestGateway(
           catalog,
           files,
           ffmpeg: () => locateFfmpeg(options.ffmpegPath),
-          slots: new TranscodeSlots(options.maxTranscodes ?? 4),
+          slots: new Slots(options.maxTranscodes ?? 4),
+          ...(options.exportBounds
+            ? {
+                exportSlots: new Slots({ max: options.exportBounds.max, maxPerOwner: options.exportBounds.maxPerCaller }),
+                stallTimeoutMs: options.exportBounds.stallTimeoutMs,
+              }
+            : {}),
           cache: await TranscodeCache.open({
             directory: options.mediaCache?.directory ?? temporaryCacheDir!,
             maxBytes: options.mediaCache?.maxBytes ?? 1024 ** 3,

@@ -23,7 +23,7 @@ import type { RecordingFiles } from '../../media/recording-files.js';
 import { resolveRecordings, type ExportedRecording } from '../../media/resolution.js';
 import type { RecordingCatalog } from '../../recordings/recording-catalog.js';
 import { RecordingLookupError, parseIdentList, type RecordingSelection } from '../../recordings/recording.js';
-import type { TranscodeSlots } from '../../media/transcode-slots.js';
+import type { Slots } from '../../media/slots.js';
 import { multiExportZip } from '../../media/zip-export.js';
 import { describeCoreFailure } from '../core-failures.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
@@ -39,7 +39,15 @@ export interface ExportOptions {
   files: RecordingFiles;
   /** The ffmpeg binary, located on first use. */
   ffmpeg: () => Promise<string>;
-  slots: TranscodeSlots;
+  /** Transcodes (ffmpeg) at once, overall and per caller; a short wait for one past the bound. */
+  slots: Slots;
+  /**
+   * Exports being answered at once, overall (past it 503) and per caller (past it 429): what
+   * bounds the files, sockets and buffers exports hold. Unbounded when absent.
+   */
+  exportSlots?: Slots;
+  /** An export whose client has not taken a byte for this long is ended (default 30 s). */
+  stallTimeoutMs?: number;
   /** Where single-recording exports are written whole and kept. */
   cache: TranscodeCache;
   metrics: GatewayMetrics;
@@ -149,6 +157,15 @@ type FileRepresentation = MediaRepresentation & { format: AudioFormat };
 
 export function exportHandler(options: ExportOptions) {
   const { catalog, files, slots, metrics, cache } = options;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+
+  /** No transcode slot came: 429 when the caller holds its own share, 503 when every slot is busy. */
+  function refuseTranscode(request: FastifyRequest, reply: FastifyReply, call: WebApiCall, refuse: Refusal): FastifyReply {
+    reply.header('retry-after', '5');
+    return slots.refusal(callerKey(request)) === 'owner'
+      ? refuse(reply, 429, call, ResultCode.API_TOO_MANY_CLIENTS, 'This caller is running as many transcodes as it may; wait for one to end.')
+      : refuse(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot is busy; try again shortly.');
+  }
   metrics.activeTranscodes = () => slots.active;
   metrics.mediaCache = () => ({ bytes: cache.bytes, files: cache.size });
 
@@ -212,16 +229,13 @@ export function exportHandler(options: ExportOptions) {
         {
           write: plan.write,
           // Shared by every caller, and at most a caller's share to each credential (or address).
-          takeSlot: () => (plan.usesFfmpeg ? slots.tryAcquire(callerKey(request)) : () => undefined),
+          takeSlot: (signal) => (plan.usesFfmpeg ? slots.acquire(callerKey(request), signal) : () => undefined),
         },
         abort.signal,
       );
     } catch (error) {
       for (const header of mediaHeaders) reply.removeHeader(header);
-      if (error instanceof TranscodeSlotRefused) {
-        reply.header('retry-after', '5');
-        return refuse(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot this caller may use is busy; try again shortly.');
-      }
+      if (error instanceof TranscodeSlotRefused) return refuseTranscode(request, reply, call, refuse);
       if (!abort.signal.aborted) request.log.error({ err: error, type: 'EXPORT' }, 'export failed before its first byte');
       return refuse(reply, 500, call, ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The export failed; see the gateway log.');
     }
@@ -268,6 +282,8 @@ export function exportHandler(options: ExportOptions) {
     if (request.audit) request.audit.bytes = () => bytes;
     reply.raw.once('close', () => metrics.exportBytes.inc({ function: 'EXPORT' }, bytes));
     sendMediaStream(reply, open(range), {
+      stallTimeoutMs,
+      stalled: () => request.log.info({ type: 'EXPORT', stallTimeoutMs }, 'export ended: its client stopped reading'),
       sent: (n) => (bytes += n),
       beforeFirstByte: (error) => {
         request.log.error({ err: error, type: 'EXPORT' }, 'export failed before its first byte');
@@ -288,6 +304,18 @@ export function exportHandler(options: ExportOptions) {
       noteResult(request, code, undefined);
       return refuseAs(r, status, header, code, message);
     };
+    // Every export holds a slot from here until its response closes, whichever way it ends.
+    if (options.exportSlots && request.method !== 'HEAD') {
+      const owner = callerKey(request);
+      const released = options.exportSlots.tryAcquire(owner);
+      if (!released) {
+        reply.header('retry-after', '5');
+        return options.exportSlots.refusal(owner) === 'owner'
+          ? refuse(reply, 429, call, ResultCode.API_TOO_MANY_CLIENTS, 'This caller has as many exports running as it may; wait for one to end.')
+          : refuse(reply, 503, call, ResultCode.API_TOO_MANY_CLIENTS, 'The gateway is running as many exports as it may; try again shortly.');
+      }
+      reply.raw.once('close', released);
+    }
     const requestId = call.requestId!.trim();
     const params = canonicalParams(spec, call.params);
     const problems = checkParams(spec, params);
@@ -317,6 +345,10 @@ export function exportHandler(options: ExportOptions) {
     }
 
     const abort = new AbortController();
+    // A caller who leaves (while it waits for a slot, say) stops what works for it.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort(new Error('the caller went away'));
+    });
     let ffmpeg = '';
     try {
       ffmpeg = await options.ffmpeg();
@@ -349,11 +381,8 @@ export function exportHandler(options: ExportOptions) {
     if (body.usesFfmpeg && !ffmpeg) return refuse(reply, 501, call, ResultCode.API_COMMAND_NOT_SUPPORTED, `No ffmpeg is available to export ${format}.`);
     if (body.usesFfmpeg && !head) {
       // Shared by every caller, and at most a caller's share to each credential (or address).
-      release = slots.tryAcquire(callerKey(request));
-      if (!release) {
-        reply.header('retry-after', '5');
-        return refuse(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot this caller may use is busy; try again shortly.');
-      }
+      release = await slots.acquire(callerKey(request), abort.signal);
+      if (!release) return refuseTranscode(request, reply, call, refuse);
     }
 
     reply.header('content-type', body.mime).header('content-disposition', contentDisposition(body.fileName));
@@ -387,6 +416,8 @@ export function exportHandler(options: ExportOptions) {
       metrics.exportBytes.inc({ function: spec.type }, bytes);
     });
     sendMediaStream(reply, body.open(range), {
+      stallTimeoutMs,
+      stalled: () => request.log.info({ type: spec.type, stallTimeoutMs }, 'export ended: its client stopped reading'),
       sent: (n) => (bytes += n),
       beforeFirstByte: (error) => {
         request.log.error({ err: error, type: spec.type }, 'export failed before its first byte');

@@ -13,6 +13,10 @@ import type { Readable } from 'node:stream';
 import { giveBack } from '../../audio/chunk-pool.js';
 
 export interface MediaResponseEvents {
+  /** A client that takes no byte for this long (the socket stays full) has its response ended. */
+  stallTimeoutMs?: number;
+  /** The response was ended for that. */
+  stalled?(): void;
   /** The source failed before a byte was sent: the reply is still Fastify's to answer. */
   beforeFirstByte(error: Error): void;
   /** The source failed after the response began: it is cut off. */
@@ -38,7 +42,11 @@ export function sendMediaStream(reply: FastifyReply, source: Readable, events: M
     }
   };
 
+  // Paused on a full socket: a client that never reads again must not hold the file, the socket,
+  // the buffers (or an ffmpeg) for ever.
+  let stall: NodeJS.Timeout | undefined;
   const resume = (): void => {
+    clearTimeout(stall);
     source.resume();
   };
 
@@ -52,6 +60,13 @@ export function sendMediaStream(reply: FastifyReply, source: Readable, events: M
     if (!more) {
       source.pause();
       res.once('drain', resume);
+      if (events.stallTimeoutMs !== undefined) {
+        clearTimeout(stall);
+        stall = setTimeout(() => {
+          events.stalled?.();
+          res.destroy();
+        }, events.stallTimeoutMs);
+      }
     }
   });
   source.once('end', () => {
@@ -64,6 +79,7 @@ export function sendMediaStream(reply: FastifyReply, source: Readable, events: M
     res.destroy(error);
   });
   res.once('close', () => {
+    clearTimeout(stall);
     res.removeListener('drain', resume);
     if (!source.destroyed) source.destroy();
   });
