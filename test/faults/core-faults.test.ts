@@ -189,6 +189,25 @@ test('a core killed and started again: calls fail fast while it is away, resume 
   events.close();
 });
 
+test('a slow core (every answer 300 ms late): callers are served, only later; /readyz stays ready', { timeout: 60_000 }, async () => {
+  await readyzBecomes(200, 5000);
+  await control('POST', '/faults', { kind: 'delay', type: 'DEVICELIST', delayMs: 300 });
+  const load = new Load(url, 6, 4_000_000, 'devicelist');
+  const readiness: number[] = [];
+  const started = Date.now();
+  while (Date.now() - started < 2500) {
+    readiness.push(await fetch(`${url}/readyz`).then((r) => r.status));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await load.stop();
+  await control('DELETE', '/faults');
+  assert.deepEqual(load.wrongAnswers, []);
+  assert.deepEqual(load.errors, []);
+  assert.deepEqual([...new Set(load.outcomes.map((o) => o.status))], [200]);
+  assert.ok(Math.min(...load.outcomes.map((o) => o.ms)) >= 290, 'every answer waited for the core');
+  assert.deepEqual([...new Set(readiness)], [200], 'a slow core is not a down one');
+});
+
 test('answers cut short and answers to another request: those callers get 502, nobody gets another caller\'s answer, nothing is sent twice', { timeout: 60_000 }, async () => {
   await readyzBecomes(200, 5000);
   // Bound to DEVICELIST: the pool's own probes are TESTs, and would take the faults.
