@@ -227,6 +227,9 @@ const settings = {
 
 type SettingName = keyof typeof settings;
 
+/** Every environment variable the gateway reads (what a deployment may set). */
+export const environmentVariables: readonly string[] = Object.values(settings).map((s: Setting) => s.env);
+
 export function usage(): string {
   const rows = Object.values(settings).map(
     (s: Setting) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.help}${s.default ? ` (default ${s.default})` : ''}`,
