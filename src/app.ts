@@ -13,6 +13,7 @@ import { registerCors, type CorsOptions } from './http/access/cors.js';
 import { recordingMediaPath } from './http/rest/recording-media.js';
 import type { AccessRefused } from './access/principal.js';
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
+import type { SharedState } from './cluster/redis.js';
 import { accessPlugin, callerKey } from './http/access/plugin.js';
 import { securityHeadersPlugin } from './http/security-headers.js';
 import { sendProblem } from './http/rest/problem.js';
@@ -71,6 +72,11 @@ export interface AppDependencies {
    * store is @fastify/rate-limit's (in memory by default; a shared one for several replicas).
    */
   rateLimit?: { max: number; windowMs: number; store?: RateLimitOptions['store'] };
+  /**
+   * REDIS_URL: state shared with the other replicas (rate-limit counters). Without it each replica
+   * keeps its own. Its state is reported by /readyz, which it does not decide.
+   */
+  shared?: SharedState;
   /**
    * The one subscription to the core's event port, shared by the listeners of one gateway. Without
    * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
@@ -202,6 +208,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       enableDraftSpec: true,
       addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false },
       ...(store ? { store } : {}),
+      // Shared by the replicas: a limit of N is N in all, not N per replica. While Redis cannot be
+      // reached the calls go on, uncounted, rather than fail for a counter.
+      ...(deps.shared ? { redis: deps.shared.redis, nameSpace: `${deps.shared.prefix}rate-limit:`, skipOnError: true } : {}),
       // Thrown to the route's error handler, which answers in its surface's format.
       errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests: at most ${context.max} in this caller's window; try again in ${context.after}.`), { statusCode: 429 }),
     });
@@ -212,7 +221,14 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   if (catalog) metrics.recordingSources = () => catalog.statuses();
   const readiness = (): Promise<CoreReadiness> =>
     deps.draining?.() ? Promise.resolve({ ready: false, reason: 'the gateway is shutting down' }) : deps.pool.readiness();
-  app.register(opsPlugin, { metrics, readiness, recordingSources: catalog && (() => catalog.statuses()), metricsAuth: access.metricsAuth });
+  const shared = deps.shared;
+  app.register(opsPlugin, {
+    metrics,
+    readiness,
+    ...(shared ? { sharedState: () => (shared.up ? ('up' as const) : ('down' as const)) } : {}),
+    recordingSources: catalog && (() => catalog.statuses()),
+    metricsAuth: access.metricsAuth,
+  });
   const gatewayCommands = deps.exports && exportHandler({ ...deps.exports, metrics, coreTimeoutMs: deps.coreTimeoutMs });
   let eventStreams: EventStreams | undefined;
   if (deps.events) {

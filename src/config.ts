@@ -32,6 +32,8 @@ export interface GatewayConfig {
     /** A request waiting this long makes /readyz fail. */
     stallMs: number;
   };
+  /** REDIS_URL: state shared by replicas; undefined: each keeps its own. */
+  redis: { url: string; prefix: string } | undefined;
   /** Where the embedded simulator keeps its state and recordings. */
   simDataDir: string;
   logLevel: string;
@@ -192,6 +194,8 @@ const settings = {
   oidcAudience: { env: 'OIDC_AUDIENCE', flag: 'oidc-audience', help: "the audience those tokens must name (the gateway's resource identifier)" },
   rateLimitMax: { env: 'RATE_LIMIT_MAX', flag: 'rate-limit-max', help: 'requests per window for each credential (or address without one); 0: no limit', default: '6000' },
   rateLimitWindowMs: { env: 'RATE_LIMIT_WINDOW_MS', flag: 'rate-limit-window-ms', help: 'the window of RATE_LIMIT_MAX', default: '60000' },
+  redisUrl: { env: 'REDIS_URL', flag: 'redis-url', help: 'redis://[user:password@]host:port[/db]: state shared by replicas (rate limits); unset, each keeps its own' },
+  redisPrefix: { env: 'REDIS_PREFIX', flag: 'redis-prefix', help: "prefix of the gateway's keys in Redis", default: 'uptivity:' },
   maxTranscodesPerCredential: {
     env: 'EXPORT_MAX_TRANSCODES_PER_CREDENTIAL',
     flag: 'export-max-transcodes-per-credential',
@@ -342,6 +346,20 @@ function playbackLinks(base: string | undefined, expiresIn: string, format: stri
   return base === undefined ? undefined : { base, lifetimeSeconds, format: checkedFormat };
 }
 
+/** REDIS_URL, checked for its scheme; an error never echoes it (it may hold a password). */
+function redisOf(url: string | undefined, prefix: string): { url: string; prefix: string } | undefined {
+  if (url === undefined || url === '') return undefined;
+  let scheme: string;
+  try {
+    scheme = new URL(url).protocol;
+  } catch {
+    throw new ConfigError('REDIS_URL must be a URL: redis://[user:password@]host:port[/db] or rediss:// for TLS');
+  }
+  if (scheme !== 'redis:' && scheme !== 'rediss:') throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, not ${scheme}//`);
+  if (!/^[A-Za-z0-9:_.-]{0,64}$/.test(prefix)) throw new ConfigError('REDIS_PREFIX may hold at most 64 letters, digits and : _ . -');
+  return { url, prefix };
+}
+
 function rateLimitOf(max: number, windowMs: number): { max: number; windowMs: number } | undefined {
   return max === 0 ? undefined : { max, windowMs };
 }
@@ -408,6 +426,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       stallMs: integer('CORE_STALL_MS', get('coreStallMs')!, 1, 3_600_000),
     },
     simDataDir: get('simDataDir')!,
+    redis: redisOf(get('redisUrl'), get('redisPrefix')!),
     logLevel: get('logLevel')!,
     exports: {
       pathMap: get('pathMap'),

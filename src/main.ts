@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, usage } from './config.js';
 import { CorePool } from './core/pool.js';
 import { CoreEventSubscription } from './core/events.js';
 import { CoreFailureSummary } from './core/failure-summary.js';
+import { SharedState } from './cluster/redis.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import type { RunningSimulator } from './sim/simulator.js';
 import { productRecordingRoot } from './sim/product-format.js';
@@ -154,6 +155,14 @@ async function main(): Promise<void> {
     logger.info({ signingKeyId: signingKeys.signingKeyId, keys: config.access.linkSigningKeys.length }, 'signed links and event tickets: LINK_SIGNING_KEY');
   }
   const auditTrail = new AuditTrail({ ...(config.access.auditFile ? { file: config.access.auditFile } : {}), log: logger });
+  const shared = config.redis
+    ? new SharedState({
+        ...config.redis,
+        // Said once per change; the URL is never logged (it may hold a password).
+        onState: (state, reason) =>
+          state === 'up' ? logger.info('Redis is up: rate limits are shared by the replicas') : logger.warn({ reason }, 'Redis is down: calls go on; rate limits are not counted meanwhile'),
+      })
+    : undefined;
   let stopping = false;
   const common = {
     draining: () => stopping,
@@ -170,6 +179,7 @@ async function main(): Promise<void> {
       ...(config.access.oidc ? { oidcIssuer: config.access.oidc.issuer } : {}),
     },
     ...(config.access.rateLimit ? { rateLimit: config.access.rateLimit } : {}),
+    ...(shared ? { shared } : {}),
     coreTimeoutMs: config.core.timeoutMs,
     logger,
     exports,
@@ -231,6 +241,7 @@ async function main(): Promise<void> {
       tokens?.close();
       await auditTrail.close();
       await pool.close();
+      await shared?.close();
       failures.flush();
       await sim?.close();
       destination.flushSync();

@@ -43,6 +43,8 @@ export interface TestGatewayOptions {
   maxTranscodes?: number;
   /** The transcode cache: its folder (default: a temporary one, removed on close) and bound (default 1 GiB). */
   mediaCache?: { directory?: string; maxBytes?: number };
+  /** State shared with other gateways (REDIS_URL). */
+  shared?: AppDependencies['shared'];
   /** Exports at once, overall and per caller (default: unbounded), and the stall bound (default 30 s). */
   exportBounds?: { max: number; maxPerCaller: number; stallTimeoutMs?: number };
   /** The ffmpeg binary exports run (default: the one `locateFfmpeg` finds). */
@@ -160,6 +162,7 @@ export async function attachTestGateway(
   const app = buildApp({
     ...(options.access ? { access: options.access } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.shared ? { shared: options.shared } : {}),
     ...(options.signed ? { signed: options.signed } : {}),
     ...(options.cors ? { cors: options.cors } : {}),
     ...(options.playbackLinks ? { playbackLinks: options.playbackLinks } : {}),

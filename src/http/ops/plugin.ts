@@ -16,6 +16,8 @@ export interface OpsOptions {
   metrics: GatewayMetrics;
   /** Whether calls can be served now, and if not why: the core pool's check, and shutting down. */
   readiness: () => Promise<CoreReadiness>;
+  /** Whether Redis (REDIS_URL) answers, reported by /readyz; calls and exports do not need it, so it does not decide readiness. */
+  sharedState?: (() => 'up' | 'down') | undefined;
   /** Where exports find recordings, reported by /readyz; they do not decide readiness. */
   recordingSources?: (() => RecordingSourceStatus[]) | undefined;
   /** METRICS_AUTH: /metrics needs the metrics scope (/livez and /readyz stay open). */
@@ -64,6 +66,7 @@ const readinessSchema = (status: string, core: string) => ({
     status: { type: 'string', enum: [status] },
     core: { type: 'string', enum: [core] },
     ...(status === 'ready' ? {} : { reason: { type: 'string', description: 'Why calls cannot be served now.' } }),
+    redis: { type: 'string', enum: ['up', 'down'], description: 'With REDIS_URL: whether Redis answers (shared rate limits are not counted while it does not).' },
     recordings: recordingSourcesSchema,
   },
   examples: [
@@ -118,10 +121,10 @@ const metricsSchema = (contentType: string, metricsAuth: boolean) => ({
   },
 });
 
-const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, readiness, recordingSources, metricsAuth }) => {
+const ops: FastifyPluginAsync<OpsOptions> = async (app, { metrics, readiness, sharedState, recordingSources, metricsAuth }) => {
   app.get('/livez', { logLevel: 'warn', schema: livezSchema }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn', schema: readyzSchema }, async (_request, reply) => {
-    const recordings = recordingSources ? { recordings: recordingSources() } : {};
+    const recordings = { ...(sharedState ? { redis: sharedState() } : {}), ...(recordingSources ? { recordings: recordingSources() } : {}) };
     const now = await readiness();
     if (now.ready) return { status: 'ready', core: 'up', ...recordings };
     return reply.code(503).header('retry-after', '1').send({ status: 'not ready', core: 'down', reason: now.reason, ...recordings });
