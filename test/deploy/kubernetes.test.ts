@@ -104,3 +104,20 @@ test('every environment variable the manifests set is one the gateway reads', ()
   assert.ok(set.length > 10);
   assert.deepEqual(set.filter((name) => !known.has(name)), []);
 });
+
+test('docker/compose.yaml: two replicas behind haproxy checking /readyz, sharing Redis and the signing key, set only what the gateway reads', () => {
+  const compose = parseAllDocuments(fs.readFileSync(path.join(directory, '../../docker/compose.yaml'), 'utf8'), { merge: true })[0]!.toJS() as {
+    services: Record<string, { environment?: Record<string, string> }>;
+  };
+  const replicas = Object.entries(compose.services).filter(([, service]) => service.environment?.CORE_HOST !== undefined);
+  assert.equal(replicas.length, 2);
+  const known = new Set(environmentVariables);
+  for (const [name, service] of replicas) {
+    assert.deepEqual(Object.keys(service.environment!).filter((variable) => !known.has(variable)), [], name);
+    assert.match(service.environment!.REDIS_URL!, /^redis:\/\/redis:6379/, `${name} shares Redis`);
+    assert.ok(service.environment!.LINK_SIGNING_KEY, `${name} shares the signing key`);
+  }
+  const haproxy = fs.readFileSync(path.join(directory, '../../docker/haproxy.cfg'), 'utf8');
+  assert.match(haproxy, /option httpchk GET \/readyz/);
+  for (const [name] of replicas) assert.match(haproxy, new RegExp(`server ${name} ${name}:2012 check`));
+});
