@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { AuditTrail } from './access/audit.js';
 import { Gatekeeper } from './access/gatekeeper.js';
-import { EventTickets } from './access/event-tickets.js';
+import { EventTickets, type TicketLedger } from './access/event-tickets.js';
 import { MediaLinks } from './access/media-links.js';
 import { SigningKeys } from './access/signing-keys.js';
 import { registerCors, type CorsOptions } from './http/access/cors.js';
@@ -104,8 +104,9 @@ export interface SignedAccess {
   tickets: EventTickets;
 }
 
-export function signedAccess(keys: SigningKeys): SignedAccess {
-  return { links: new MediaLinks({ keys, pathOf: recordingMediaPath }), tickets: new EventTickets({ keys }) };
+/** `ledger`: where used event tickets are recorded (default: this process; shared: cluster/ticket-ledger). */
+export function signedAccess(keys: SigningKeys, ledger?: TicketLedger): SignedAccess {
+  return { links: new MediaLinks({ keys, pathOf: recordingMediaPath }), tickets: new EventTickets({ keys, ...(ledger ? { ledger } : {}) }) };
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -15,6 +15,7 @@ import { CorePool } from './core/pool.js';
 import { CoreEventSubscription } from './core/events.js';
 import { CoreFailureSummary } from './core/failure-summary.js';
 import { SharedState } from './cluster/redis.js';
+import { SharedTicketLedger } from './cluster/ticket-ledger.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import type { RunningSimulator } from './sim/simulator.js';
 import { productRecordingRoot } from './sim/product-format.js';
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
   let stopping = false;
   const common = {
     draining: () => stopping,
-    signed: signedAccess(signingKeys),
+    signed: signedAccess(signingKeys, shared && new SharedTicketLedger(shared)),
     ...(corsOrigins.size > 0 ? { cors: { origins: corsOrigins, webApi: config.access.corsWebApi } } : {}),
     ...(config.access.playbackLinks ? { playbackLinks: config.access.playbackLinks } : {}),
     pool,

@@ -6,10 +6,9 @@
  *
  * A ticket is self-contained and signed (signing-keys.ts): `<key id>.<payload>.<mac>`, the payload
  * base64url JSON of who asked, its expiry and a random id. Any replica with the same
- * LINK_SIGNING_KEY can verify it; that it is used once is kept in this process's memory, for as
- * long as it could still be used. With several replicas a ticket could be redeemed once on each
- * of them within its lifetime; the shared record that closes that gap belongs with the other state
- * replicas share.
+ * LINK_SIGNING_KEY can verify it. That it is used once is a ledger's: this process's memory by
+ * default, or one the replicas share (cluster/, on Redis), so that a ticket opens one stream in
+ * all, for as long as it could still be used.
  */
 import { randomBytes } from 'node:crypto';
 import { AccessRefused, type Principal } from './principal.js';
@@ -33,8 +32,41 @@ interface TicketPayload {
 
 const principalKinds: ReadonlySet<string> = new Set<Principal['kind']>(['key', 'token', 'loopback', 'network', 'open']);
 
+/**
+ * Where used tickets are recorded until they expire. `claim` is true for the first use of an id,
+ * false for any later one; it may throw AccessRefused when it cannot record one.
+ */
+export interface TicketLedger {
+  claim(id: string, expiresAtMs: number, now: number): boolean | Promise<boolean>;
+}
+
+/** The ledger of one process: a gateway alone, or replicas that share no state. */
+export class LocalTicketLedger implements TicketLedger {
+  /** Ticket ids used, with their expiry, in the order they were used (so, roughly, of expiry). */
+  private readonly used = new Map<string, number>();
+
+  claim(id: string, expiresAtMs: number, now: number): boolean {
+    // Used in order and all of one lifetime, so they expire nearly in order: stop at the first live one.
+    for (const [usedId, expires] of this.used) {
+      if (expires > now) break;
+      this.used.delete(usedId);
+    }
+    if (this.used.has(id)) return false;
+    if (this.used.size >= maxRemembered) throw new AccessRefused(403, 'This event ticket is not valid: ask for a new one (POST /api/v1/events/tickets).', 'event ticket refused: too many tickets used within their lifetime');
+    this.used.set(id, expiresAtMs);
+    return true;
+  }
+
+  /** How many used tickets are remembered (tests, metrics). */
+  get remembered(): number {
+    return this.used.size;
+  }
+}
+
 export interface EventTicketsOptions {
   keys: SigningKeys;
+  /** Where used tickets are recorded (default: this process's memory). */
+  ledger?: TicketLedger;
   lifetimeSeconds?: number;
   now?: () => number;
 }
@@ -42,14 +74,14 @@ export interface EventTicketsOptions {
 export class EventTickets {
   private readonly now: () => number;
   private readonly lifetimeMs: number;
-  /** Ticket ids used, with their expiry, in the order they were used (so, roughly, of expiry). */
-  private readonly used = new Map<string, number>();
+  private readonly ledger: TicketLedger;
 
   constructor(private readonly options: EventTicketsOptions) {
     this.now = options.now ?? Date.now;
     const lifetime = options.lifetimeSeconds ?? defaultTicketLifetimeSeconds;
     if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 3600) throw new RangeError('a ticket lives 1 to 3600 seconds');
     this.lifetimeMs = lifetime * 1000;
+    this.ledger = options.ledger ?? new LocalTicketLedger();
   }
 
   /** A ticket for `principal`'s event stream. */
@@ -64,9 +96,9 @@ export class EventTickets {
 
   /**
    * The principal a ticket stands for, with the `events` scope alone, and the ticket used up.
-   * AccessRefused (403) for a ticket not signed here, expired or used already.
+   * Rejects with AccessRefused (403) for a ticket not signed here, expired or used already.
    */
-  redeem(ticket: string): Principal {
+  async redeem(ticket: string): Promise<Principal> {
     const invalid = (detail: string): AccessRefused => new AccessRefused(403, 'This event ticket is not valid: ask for a new one (POST /api/v1/events/tickets).', `event ticket refused: ${detail}`);
     if (ticket.length > maxTicketLength) throw invalid('too long');
     const [keyId = '', encoded = '', mac = '', ...rest] = ticket.split('.');
@@ -81,24 +113,10 @@ export class EventTickets {
     if (typeof payload.n !== 'string' || !principalKinds.has(payload.k) || typeof payload.e !== 'number' || typeof payload.j !== 'string') throw invalid('the payload is not a ticket');
     const now = this.now();
     if (payload.e <= now) throw new AccessRefused(403, 'This event ticket has expired: ask for a new one.', `event ticket refused: expired at ${new Date(payload.e).toISOString()}`);
-    this.forgetExpired(now);
-    if (this.used.has(payload.j)) throw new AccessRefused(403, 'This event ticket was used already: ask for a new one.', `event ticket refused: used already (${payload.k} ${payload.n})`);
-    if (this.used.size >= maxRemembered) throw invalid('too many tickets used within their lifetime');
-    this.used.set(payload.j, payload.e);
-    return { name: payload.n, kind: payload.k, scopes: new Set(['events']), credentialLess: false, via: 'ticket' };
-  }
-
-  /** How many used tickets are remembered (tests, metrics). */
-  get remembered(): number {
-    return this.used.size;
-  }
-
-  private forgetExpired(now: number): void {
-    // Used in order and all of one lifetime, so they expire nearly in order: stop at the first live one.
-    for (const [id, expires] of this.used) {
-      if (expires > now) break;
-      this.used.delete(id);
+    if (!(await this.ledger.claim(payload.j, payload.e, now))) {
+      throw new AccessRefused(403, 'This event ticket was used already: ask for a new one.', `event ticket refused: used already (${payload.k} ${payload.n})`);
     }
+    return { name: payload.n, kind: payload.k, scopes: new Set(['events']), credentialLess: false, via: 'ticket' };
   }
 }
 

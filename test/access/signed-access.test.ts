@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EventTickets } from '../../src/access/event-tickets.js';
+import { EventTickets, LocalTicketLedger } from '../../src/access/event-tickets.js';
 import { MediaLinks } from '../../src/access/media-links.js';
 import { OriginList, OriginListError } from '../../src/access/origins.js';
 import { AccessRefused } from '../../src/access/principal.js';
@@ -115,22 +115,23 @@ describe('media links', () => {
 });
 
 describe('event tickets', () => {
-  test('a ticket stands for its credential, once, until it expires; used tickets are forgotten once expired', () => {
+  test('a ticket stands for its credential, once, until it expires; used tickets are forgotten once expired', async () => {
     let now = 1_800_000_000_000;
-    const tickets = new EventTickets({ keys: new SigningKeys([key]), now: () => now });
+    const ledger = new LocalTicketLedger();
+    const tickets = new EventTickets({ keys: new SigningKeys([key]), now: () => now, ledger });
     const { ticket, expiresAt } = tickets.issue({ name: 'crm', kind: 'key' });
     assert.equal(expiresAt.getTime(), now + 30_000);
-    const principal = tickets.redeem(ticket);
+    const principal = await tickets.redeem(ticket);
     assert.deepEqual({ ...principal, scopes: [...principal.scopes] }, { name: 'crm', kind: 'key', scopes: ['events'], credentialLess: false, via: 'ticket' });
-    assert.throws(() => tickets.redeem(ticket), refusedWith(/used already/));
+    await assert.rejects(tickets.redeem(ticket), refusedWith(/used already/));
     const later = tickets.issue({ name: 'crm', kind: 'key' }).ticket;
     now += 30_000;
-    assert.throws(() => tickets.redeem(later), refusedWith(/expired/));
+    await assert.rejects(tickets.redeem(later), refusedWith(/expired/));
     const fresh = tickets.issue({ name: 'crm', kind: 'key' }).ticket;
-    tickets.redeem(fresh);
-    assert.equal(tickets.remembered, 1, 'the first ticket, expired, is forgotten');
+    await tickets.redeem(fresh);
+    assert.equal(ledger.remembered, 1, 'the first ticket, expired, is forgotten');
     const other = new EventTickets({ keys: new SigningKeys(['z'.repeat(32)]), now: () => now });
-    assert.throws(() => other.redeem(tickets.issue({ name: 'crm', kind: 'key' }).ticket), refusedWith(/MAC/));
-    assert.throws(() => tickets.redeem('x'.repeat(3000)), AccessRefused);
+    await assert.rejects(other.redeem(tickets.issue({ name: 'crm', kind: 'key' }).ticket), refusedWith(/MAC/));
+    await assert.rejects(tickets.redeem('x'.repeat(3000)), AccessRefused);
   });
 });

@@ -190,11 +190,11 @@ function identifyByLink(links: MediaLinks | undefined, gatekeeper: Gatekeeper, r
 }
 
 /** A request of the event stream with `ticket=`: the ticket's principal, the ticket used up. */
-function identifyByTicket(tickets: EventTickets | undefined, request: FastifyRequest, given: string[]): void {
+async function identifyByTicket(tickets: EventTickets | undefined, request: FastifyRequest, given: string[]): Promise<void> {
   try {
     if (!tickets) throw new AccessRefused(403, 'This gateway does not take event tickets.');
     if (given.length !== 1) throw new AccessRefused(403, 'One ticket, once.', `${given.length} tickets in one request`);
-    request.principal = tickets.redeem(given[0]!);
+    request.principal = await tickets.redeem(given[0]!);
     request.accessRefusal = undefined;
     delete (request.query as Record<string, unknown>)['ticket'];
   } catch (error) {
@@ -278,8 +278,7 @@ const access: FastifyPluginAsync<AccessOptions & { render: Readonly<Record<Acces
         // Parsed as the route will parse it: a percent-encoded name is the same name.
         const given = query === '' ? [] : new URLSearchParams(query).getAll('ticket');
         if (given.length === 0) return identifyCaller(request, reply, done);
-        identifyByTicket(tickets, request, given);
-        settle(request, reply, surface, done);
+        identifyByTicket(tickets, request, given).then(() => settle(request, reply, surface, done), done);
       };
     }
     route.onRequest = [first, ...hooksOf(route.onRequest)] as typeof route.onRequest;

@@ -111,7 +111,7 @@ const ticketRouteSchema = {
   description:
     'EventSource cannot send a credential, and a key or token never goes in a URL: ask for a ticket with the credential, then open ' +
     '`GET /api/v1/events?ticket=<ticket>` (with any other filter). The ticket opens one stream, once, within 30 seconds, in the name and with the stream share of the credential that asked for it. ' +
-    'It is signed with LINK_SIGNING_KEY: any gateway with that key verifies it; that it was used is remembered by the gateway that opened the stream.' +
+    'It is signed with LINK_SIGNING_KEY: any gateway with that key verifies it; that it was used is recorded in Redis with REDIS_URL (one stream across the replicas), else by the gateway that opened the stream.' +
     '\n\nNeeds the scope `events` (or `*`).',
   'x-scopes': ['events'],
   tags: ['events'],
