@@ -36,12 +36,8 @@ import { redactLogLine, redactUrl, redactedLogPaths, redactedValue } from './htt
 import { webApiPlugin } from './http/webapi/plugin.js';
 import { restPlugin } from './http/rest/plugin.js';
 import { restPrefix } from './http/rest/operations.js';
-import { exportHandler } from './http/media/exports.js';
-import type { RecordingFiles } from './media/recording-files.js';
-import type { RecordingCatalog } from './recordings/recording-catalog.js';
+import { exportHandler, type ExportOptions } from './http/media/exports.js';
 import { answeringRecordingInfo } from './http/recording-info.js';
-import type { Slots } from './media/slots.js';
-import type { TranscodeCache } from './media/transcode-cache.js';
 
 export interface AppDependencies {
   pool: CorePool;
@@ -53,15 +49,7 @@ export interface AppDependencies {
   logLevel?: string;
   https?: { cert: Buffer; key: Buffer };
   /** Exports need to know where recordings are; without this they answer API_COMMAND_NOT_SUPPORTED. */
-  exports?: {
-    catalog: RecordingCatalog;
-    files: RecordingFiles;
-    ffmpeg: () => Promise<string>;
-    slots: Slots;
-    exportSlots?: Slots;
-    stallTimeoutMs?: number;
-    cache: TranscodeCache;
-  };
+  exports?: Omit<ExportOptions, 'metrics' | 'coreTimeoutMs'>;
   /**
    * Who callers are and what they may do. Without it the gateway is in protected mode: loopback
    * callers only, with every scope.

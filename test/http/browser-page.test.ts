@@ -13,14 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { ApiKeyStore } from '../../src/access/api-keys.js';
 import { Gatekeeper } from '../../src/access/gatekeeper.js';
 import { runKeysCommand } from '../../src/access/keys-cli.js';
 import { OriginList } from '../../src/access/origins.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'browser-page-'));
 const keysFile = path.join(dir, 'keys.yaml');
 const recordId = 10121972;
@@ -42,7 +42,6 @@ let listedSite: string;
 let otherSite: string;
 
 before(async () => {
-  assert.ok(fs.existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
   listedSite = await site();
   otherSite = await site();
   key = runKeysCommand(['create', '--name', 'console', '--scopes', 'recordings:read,recordings:export,events'], keysFile).split('\n')[0]!;
@@ -57,7 +56,7 @@ before(async () => {
     await close();
     store.close();
   };
-  browser = await chromium.launch({ executablePath: chromiumPath });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

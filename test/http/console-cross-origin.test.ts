@@ -16,7 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { ApiKeyStore } from '../../src/access/api-keys.js';
 import { Gatekeeper } from '../../src/access/gatekeeper.js';
 import { runKeysCommand } from '../../src/access/keys-cli.js';
@@ -24,7 +25,6 @@ import { OriginList } from '../../src/access/origins.js';
 import { loadConfig } from '../../src/config.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const linksPath = '/api/v1/recordings/{recordId}/links';
 const ticketsPath = '/api/v1/events/tickets';
 /** The seeded recording of 600 s: its middle is far from both ends. */
@@ -40,7 +40,6 @@ let key: string;
 let missing: string | undefined;
 
 before(async () => {
-  assert.ok(fs.existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
   // The other site: one page with an audio element, nothing of the gateway's.
   crm = http.createServer((request, response) => {
     if (request.url === '/') {
@@ -70,7 +69,7 @@ before(async () => {
   const absent = [linksPath, ticketsPath].filter((p) => !(p in document.paths));
   missing = absent.length > 0 ? `the gateway does not serve ${absent.join(' and ')} yet (signed links and event tickets)` : undefined;
   // The page plays on its own, as a page does after a click: no gesture to wait for here.
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--autoplay-policy=no-user-gesture-required'] });
+  browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 });
 after(async () => {
   await browser?.close();

@@ -10,13 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { ApiKeyStore } from '../../src/access/api-keys.js';
 import { Gatekeeper } from '../../src/access/gatekeeper.js';
 import { runKeysCommand } from '../../src/access/keys-cli.js';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
 
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 let gw: TestGateway;
 let browser: Browser | undefined;
@@ -25,10 +25,8 @@ const foreignRequests: string[] = [];
 const browserErrors: string[] = [];
 
 before(async () => {
-  // Not a skip: CI installs Chromium (.ci/run), and a missing browser must not pass for a green test.
-  assert.ok(fs.existsSync(chromiumPath), `Chromium is not installed at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
   gw = await startTestGateway({ seed: true });
-  browser = await chromium.launch({ executablePath: chromiumPath });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.setDefaultTimeout(20_000);
   page.on('request', (request) => {
