@@ -6,7 +6,6 @@
  */
 import { commands, type CommandSpec, type ParamSpec, type RestRoute } from '../../protocol/catalog.js';
 import { jsonName } from '../../protocol/json-names.js';
-import { ResultCode } from '../../protocol/result-codes.js';
 import { pageLimits } from '../../recordings/recording-pages.js';
 import { answerExample, answerSchema, restAnswerOf } from './resources.js';
 import { exampleValue, paramSchema, problemSchemaRef, requestIdSchema, type FieldPlace, type JsonSchema } from './schemas.js';
