@@ -10,6 +10,7 @@
  *   DELETE /faults
  *   POST   /clock                 {"advanceMs": 60000}
  *   GET    /requests              the last requests received on the API port
+ *   DELETE /events/subscribers    cut every connection to the event port (a flapping network)
  */
 import http from 'node:http';
 import type { Clock, CoreRoster } from './context.js';
@@ -22,6 +23,8 @@ export interface ControlTargets {
   clock: Clock;
   requests: RequestLog;
   connections: () => Promise<{ api: number; events: number }>;
+  /** Cuts every connection to the event port; how many there were. */
+  dropEventSubscribers: () => Promise<number>;
 }
 
 const maxBodyBytes = 64 * 1024;
@@ -76,6 +79,7 @@ export function createControlServer(targets: ControlTargets): http.Server {
         return reply(200, { clockOffsetMs: targets.clock.offset });
       }
       if (method === 'GET' && url.pathname === '/requests') return reply(200, targets.requests.list());
+      if (method === 'DELETE' && url.pathname === '/events/subscribers') return reply(200, { dropped: await targets.dropEventSubscribers() });
       return reply(404, { error: `no ${method} ${url.pathname}` });
     })().catch((error: unknown) => reply(400, { error: error instanceof Error ? error.message : String(error) }));
   });

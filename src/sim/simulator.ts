@@ -138,6 +138,11 @@ export async function startSimulator(config: SimulatorConfig = {}): Promise<Runn
           clock: context.clock,
           requests,
           connections: async () => ({ api: await count(api), events: await count(events) }),
+          dropEventSubscribers: async () => {
+            const subscribers = await count(events);
+            (events as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+            return subscribers;
+          },
         });
 
   const servers: (net.Server | http.Server)[] = [];

@@ -189,6 +189,32 @@ test('a core killed and started again: calls fail fast while it is away, resume 
   events.close();
 });
 
+test('the event port flapping alone: listeners hear down, up and a gap each time, and events flow after; calls and /readyz are not affected', { timeout: 60_000 }, async () => {
+  await readyzBecomes(200, 5000);
+  const events = await SseClient.open(`${url}/api/v1/events`);
+  await events.statusBecomes('up');
+  const load = new Load(url, 4, 5_000_000);
+  for (let flap = 0; flap < 3; flap++) {
+    const { dropped } = (await control('DELETE', '/events/subscribers')) as { dropped: number };
+    assert.ok(dropped >= 1, 'the gateway was subscribed');
+    await events.statusBecomes('down', 3000);
+    await events.statusBecomes('up', 3000);
+    const [gap] = await events.nextEvents(1, 3000);
+    assert.equal(gap!.event, 'gap');
+  }
+  assert.equal((await fetch(`${url}/readyz`)).status, 200);
+  await load.stop();
+  // A call after the flapping is heard on the stream.
+  await (await fetch(`${url}/webAPI.aspx?type=callstart&requestid=9&deviceid=7001`)).text();
+  const [start] = await events.nextEvents(1, 3000);
+  assert.equal(start!.event, 'CALLSTART');
+  await (await fetch(`${url}/webAPI.aspx?type=callstop&requestid=10&deviceid=7001`)).text();
+  events.close();
+  assert.deepEqual(load.wrongAnswers, []);
+  assert.deepEqual(load.errors, []);
+  assert.deepEqual([...new Set(load.outcomes.map((o) => o.status))], [200]);
+});
+
 test('a slow core (every answer 300 ms late): callers are served, only later; /readyz stays ready', { timeout: 60_000 }, async () => {
   await readyzBecomes(200, 5000);
   await control('POST', '/faults', { kind: 'delay', type: 'DEVICELIST', delayMs: 300 });
