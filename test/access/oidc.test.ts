@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { base64url, CompactSign, decodeJwt, exportSPKI, importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { base64url, CompactSign, decodeJwt, exportSPKI, importJWK, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { looksLikeJwt, MAX_TOKEN_LENGTH, OidcVerifier, TokenRefused, type TokenRefusalReason } from '../../src/access/oidc.js';
-import { AUDIENCE, OTHER_AUDIENCE, RESOURCE_SCOPES, TestProvider, signingKey, type SigningKey } from './oidc-provider.js';
+import { AUDIENCE, OTHER_AUDIENCE, TestProvider, signingKey, type SigningKey } from './oidc-provider.js';
 
 /** A token signed with `key`, for the provider's issuer and the gateway's audience unless told otherwise. */
 async function mint(issuer: string, key: SigningKey, claims: JWTPayload = {}, header: Record<string, unknown> = {}): Promise<string> {

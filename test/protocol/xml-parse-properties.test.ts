@@ -28,7 +28,6 @@ import {
   carriableValue,
   carried,
   damagedDocument,
-  goodName,
   headerPiece,
   params,
   requestId,

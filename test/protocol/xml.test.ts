@@ -4,7 +4,6 @@ import * as fc from 'fast-check';
 import {
   buildEvent,
   buildRequest,
-  requestEnvelopeNames,
   buildResult,
   child,
   childText,
@@ -29,7 +28,7 @@ import {
   productionTestResult,
   specText,
 } from './spec-examples.js';
-import { anyCodeUnit, anyInput, anyValue, carriableValue, carried, goodName, headerPiece, nameish, params, requestId } from './xml-arbitraries.js';
+import { anyInput, anyValue, carriableValue, carried, headerPiece, nameish, params, requestId } from './xml-arbitraries.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers and generators

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { commands, type ParamSpec } from '../../../src/protocol/catalog.js';
+import { commands } from '../../../src/protocol/catalog.js';
 import { childText, parseXml } from '../../../src/protocol/xml.js';
 import { sampleParams } from './samples.js';
 import { startTestGateway, type TestGateway } from '../gateway-harness.js';
