@@ -70,16 +70,16 @@ function exactOriginOf(entry: string): string {
 }
 
 function patternOf(entry: string): OriginPattern {
-  // Parsed with a label in place of the `*`, so that the URL parser checks the rest of it.
-  const placeholder = 'origin-pattern-label';
-  const stand = entry.replace('*', placeholder);
+  // Parsed with an ordinary label in place of the `*`, so that the URL parser checks the rest of it
+  // (scheme, host labels, port); the label itself is dropped below.
+  const withLabel = entry.replace('*', 'wildcard');
   let parsed: URL | undefined;
   try {
-    parsed = new URL(stand);
+    parsed = new URL(withLabel);
   } catch {
     // said below
   }
-  if (!parsed || parsed.origin !== stand || entry.indexOf('*') !== entry.lastIndexOf('*')) {
+  if (!parsed || parsed.origin !== withLabel || entry.indexOf('*') !== entry.lastIndexOf('*')) {
     throw new OriginListError(`${JSON.stringify(entry)} is not an origin pattern: a scheme, *. and a host of lower-case labels, optionally a port (https://*.example.com:8443)`);
   }
   const labels = parsed.hostname.split('.').slice(1);

@@ -388,9 +388,8 @@ function runFfmpeg(ffmpeg: string, args: string[], input: Readable | undefined, 
 
   const child = spawn(ffmpeg, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const output = new FfmpegOutput(child.pid);
-  if (child.pid !== undefined) running.add(child);
   let settled = false;
-  let stderrTail = Buffer.alloc(0);
+  const exitError = superviseFfmpeg(child, ffmpeg, (error) => fail(error));
 
   const onAbort = (): void => fail(abortReason(signal));
 
@@ -409,15 +408,6 @@ function runFfmpeg(ffmpeg: string, args: string[], input: Readable | undefined, 
   // A consumer that destroys the output (a client went away) wants the process gone too.
   output.once('close', () => fail(undefined));
 
-  child.once('error', (error) => {
-    running.delete(child);
-    fail(new Error(`Cannot run ffmpeg (${ffmpeg}): ${error.message}`, { cause: error }));
-  });
-  child.once('exit', () => running.delete(child));
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderrTail = Buffer.concat([stderrTail, chunk]);
-    if (stderrTail.length > stderrTailBytes) stderrTail = stderrTail.subarray(stderrTail.length - stderrTailBytes);
-  });
   child.stdout?.once('error', (error) => fail(error));
   // Not ended by stdout: the output may only end once the exit status says the file is whole.
   child.stdout?.pipe(output, { end: false });
@@ -431,9 +421,7 @@ function runFfmpeg(ffmpeg: string, args: string[], input: Readable | undefined, 
       output.end();
       return;
     }
-    const tail = stderrTail.toString('utf8').trim();
-    const status = code === null ? `was killed by ${killedBy}` : `exited with code ${code}`;
-    fail(new FfmpegError(`ffmpeg ${status}${tail ? `: ${tail}` : ''}`, code, killedBy, tail));
+    fail(exitError(code, killedBy));
   });
 
   if (input && child.stdin) {
@@ -467,9 +455,7 @@ function runFfmpegToFile(ffmpeg: string, args: string[], signal: AbortSignal | u
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise((resolve, reject) => {
     const child = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (child.pid !== undefined) running.add(child);
     let settled = false;
-    let stderrTail = Buffer.alloc(0);
     const settle = (error: Error | undefined): void => {
       if (settled) return;
       settled = true;
@@ -482,22 +468,33 @@ function runFfmpegToFile(ffmpeg: string, args: string[], signal: AbortSignal | u
       settle(abortReason(signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    child.once('error', (error) => {
-      running.delete(child);
-      settle(new Error(`Cannot run ffmpeg (${ffmpeg}): ${error.message}`, { cause: error }));
-    });
-    child.once('exit', () => running.delete(child));
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderrTail = Buffer.concat([stderrTail, chunk]);
-      if (stderrTail.length > stderrTailBytes) stderrTail = stderrTail.subarray(stderrTail.length - stderrTailBytes);
-    });
-    child.once('close', (code, killedBy) => {
-      if (code === 0) return settle(undefined);
-      const tail = stderrTail.toString('utf8').trim();
-      const status = code === null ? `was killed by ${killedBy}` : `exited with code ${code}`;
-      settle(new FfmpegError(`ffmpeg ${status}${tail ? `: ${tail}` : ''}`, code, killedBy, tail));
-    });
+    const exitError = superviseFfmpeg(child, ffmpeg, settle);
+    child.once('close', (code, killedBy) => settle(code === 0 ? undefined : exitError(code, killedBy)));
   });
+}
+
+/**
+ * What every ffmpeg run shares: it is in `running` until it exits, a binary that cannot be started
+ * is `failed` with a clear error, and the tail of its stderr is kept for the error of a failed exit,
+ * which the returned function builds.
+ */
+function superviseFfmpeg(child: ChildProcess, ffmpeg: string, failed: (error: Error) => void): (code: number | null, killedBy: NodeJS.Signals | null) => FfmpegError {
+  if (child.pid !== undefined) running.add(child);
+  let stderrTail = Buffer.alloc(0);
+  child.once('error', (error) => {
+    running.delete(child);
+    failed(new Error(`Cannot run ffmpeg (${ffmpeg}): ${error.message}`, { cause: error }));
+  });
+  child.once('exit', () => running.delete(child));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderrTail = Buffer.concat([stderrTail, chunk]);
+    if (stderrTail.length > stderrTailBytes) stderrTail = stderrTail.subarray(stderrTail.length - stderrTailBytes);
+  });
+  return (code, killedBy) => {
+    const tail = stderrTail.toString('utf8').trim();
+    const status = code === null ? `was killed by ${killedBy}` : `exited with code ${code}`;
+    return new FfmpegError(`ffmpeg ${status}${tail ? `: ${tail}` : ''}`, code, killedBy, tail);
+  };
 }
 
 function abortReason(signal: AbortSignal | undefined): Error {

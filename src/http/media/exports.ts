@@ -54,6 +54,16 @@ export interface ExportOptions {
   coreTimeoutMs: number;
 }
 
+/** A bound on work of one kind, and what a caller refused by it is told. */
+interface BusyWork {
+  bound: Slots;
+  /** Every slot taken: 503 with this message and code. */
+  full: string;
+  fullCode: number;
+  /** The caller holds its own share: 429 with this message. */
+  ownShare: string;
+}
+
 /** A body ready to send: how to open it, and what the response says about it. */
 interface ExportBody {
   mime: string;
@@ -159,13 +169,29 @@ export function exportHandler(options: ExportOptions) {
   const { catalog, files, slots, metrics, cache } = options;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
 
-  /** No transcode slot came: 429 when the caller holds its own share, 503 when every slot is busy. */
-  function refuseTranscode(request: FastifyRequest, reply: FastifyReply, call: WebApiCall, refuse: Refusal): FastifyReply {
+  /**
+   * No slot came (`busy` says of what): 429 when the caller holds its own share, 503 when every
+   * slot is taken, both with Retry-After.
+   */
+  function refuseBusy(request: FastifyRequest, reply: FastifyReply, call: WebApiCall, refuse: Refusal, busy: BusyWork): FastifyReply {
     reply.header('retry-after', '5');
-    return slots.refusal(callerKey(request)) === 'owner'
-      ? refuse(reply, 429, call, ResultCode.API_TOO_MANY_CLIENTS, 'This caller is running as many transcodes as it may; wait for one to end.')
-      : refuse(reply, 503, call, ResultCode.API_COMMAND_QUEUE_FULL, 'Every transcoding slot is busy; try again shortly.');
+    const { bound, full, fullCode, ownShare } = busy;
+    return bound.refusal(callerKey(request)) === 'owner'
+      ? refuse(reply, 429, call, ResultCode.API_TOO_MANY_CLIENTS, ownShare)
+      : refuse(reply, 503, call, fullCode, full);
   }
+  const busyTranscodes: BusyWork = {
+    bound: slots,
+    full: 'Every transcoding slot is busy; try again shortly.',
+    fullCode: ResultCode.API_COMMAND_QUEUE_FULL,
+    ownShare: 'This caller is running as many transcodes as it may; wait for one to end.',
+  };
+  const busyExports: BusyWork | undefined = options.exportSlots && {
+    bound: options.exportSlots,
+    full: 'The gateway is running as many exports as it may; try again shortly.',
+    fullCode: ResultCode.API_TOO_MANY_CLIENTS,
+    ownShare: 'This caller has as many exports running as it may; wait for one to end.',
+  };
   metrics.activeTranscodes = () => slots.active;
   metrics.mediaCache = () => ({ bytes: cache.bytes, files: cache.size });
 
@@ -235,7 +261,7 @@ export function exportHandler(options: ExportOptions) {
       );
     } catch (error) {
       for (const header of mediaHeaders) reply.removeHeader(header);
-      if (error instanceof TranscodeSlotRefused) return refuseTranscode(request, reply, call, refuse);
+      if (error instanceof TranscodeSlotRefused) return refuseBusy(request, reply, call, refuse, busyTranscodes);
       if (!abort.signal.aborted) request.log.error({ err: error, type: 'EXPORT' }, 'export failed before its first byte');
       return refuse(reply, 500, call, ResultCode.API_ERROR_PROCESSING_MESSAGE, 'The export failed; see the gateway log.');
     }
@@ -305,15 +331,9 @@ export function exportHandler(options: ExportOptions) {
       return refuseAs(r, status, header, code, message);
     };
     // Every export holds a slot from here until its response closes, whichever way it ends.
-    if (options.exportSlots && request.method !== 'HEAD') {
-      const owner = callerKey(request);
-      const released = options.exportSlots.tryAcquire(owner);
-      if (!released) {
-        reply.header('retry-after', '5');
-        return options.exportSlots.refusal(owner) === 'owner'
-          ? refuse(reply, 429, call, ResultCode.API_TOO_MANY_CLIENTS, 'This caller has as many exports running as it may; wait for one to end.')
-          : refuse(reply, 503, call, ResultCode.API_TOO_MANY_CLIENTS, 'The gateway is running as many exports as it may; try again shortly.');
-      }
+    if (busyExports && request.method !== 'HEAD') {
+      const released = busyExports.bound.tryAcquire(callerKey(request));
+      if (!released) return refuseBusy(request, reply, call, refuse, busyExports);
       reply.raw.once('close', released);
     }
     const requestId = call.requestId!.trim();
@@ -382,7 +402,7 @@ export function exportHandler(options: ExportOptions) {
     if (body.usesFfmpeg && !head) {
       // Shared by every caller, and at most a caller's share to each credential (or address).
       release = await slots.acquire(callerKey(request), abort.signal);
-      if (!release) return refuseTranscode(request, reply, call, refuse);
+      if (!release) return refuseBusy(request, reply, call, refuse, busyTranscodes);
     }
 
     reply.header('content-type', body.mime).header('content-disposition', contentDisposition(body.fileName));
