@@ -51,6 +51,19 @@ export interface FeedAttachment {
   pausedForMs(): number;
 }
 
+/**
+ * A log of event records read from a point on, at the reader's pace: what the webhook fan-out
+ * follows. The EventFeed of one gateway is one; the Stream the replicas share (cluster/) another.
+ */
+export interface EventLogReader {
+  /** Records after `afterId` (exclusive), oldest first, at most `count`; from the oldest held when `afterId` is older. */
+  readAfter(afterId: number, count: number): Promise<EventRecord[]>;
+  /** The id of the newest record (where a new reader starts), or one below the first to come. */
+  newestId(): Promise<number>;
+  /** Resolves once a record after `afterId` may be there, or after `timeoutMs`. */
+  waitAfter(afterId: number, timeoutMs: number): Promise<void>;
+}
+
 export interface EventFeedOptions {
   /** Events held for resumption. */
   capacity: number;
@@ -63,6 +76,12 @@ export interface EventFeedOptions {
    * Last-Event-ID from before the restart is recognised as a gap instead of matching another event.
    */
   firstId?: number;
+  /**
+   * Records come with ids of their own (push()), from a log several replicas share: an id past the
+   * newest held is one this replica has not read yet, not a stranger, so a listener resuming from
+   * it waits for what follows it instead of being told of a gap.
+   */
+  sharedIds?: boolean;
 }
 
 export interface EventFeedStats {
@@ -80,8 +99,10 @@ export interface EventFeedStats {
 }
 
 class Attachment implements FeedAttachment {
-  /** Id of the next event to deliver. */
+  /** Position (not id) of the next record to deliver. */
   next = 0;
+  /** Records with ids up to this one are skipped: what the listener had from another replica. */
+  after = -1;
   paused = false;
   pausedAt = 0;
   active = true;
@@ -110,21 +131,30 @@ class Attachment implements FeedAttachment {
   }
 }
 
+/**
+ * Records sit in a ring by position, a counter of their own, so that ids need not follow each other
+ * by one: those of a shared log are times. Ids only ever increase, so an id is found by bisection.
+ */
 export class EventFeed {
   private readonly ring: (EventRecord | undefined)[];
-  private oldestId: number;
+  private oldestPosition = 0;
+  private nextPosition = 0;
+  /** The id given to the next append(). */
   private nextId: number;
+  /** Every id up to this one is no longer held (or was never ours). */
+  private floorId: number;
   private heldBytes = 0;
   private readonly attachments = new Set<Attachment>();
   private state: UpstreamState = 'idle';
   private received = 0;
   private dropped = 0;
+  private waiters: (() => void)[] = [];
 
   constructor(private readonly options: EventFeedOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) throw new RangeError('EventFeed capacity must be a positive integer');
     this.ring = new Array<EventRecord | undefined>(options.capacity);
     this.nextId = options.firstId ?? Date.now() * 1000;
-    this.oldestId = this.nextId;
+    this.floorId = this.nextId - 1;
   }
 
   get stats(): EventFeedStats {
@@ -133,7 +163,7 @@ export class EventFeed {
       listeners: this.attachments.size,
       received: this.received,
       dropped: this.dropped,
-      held: this.nextId - this.oldestId,
+      held: this.nextPosition - this.oldestPosition,
       heldBytes: this.heldBytes,
       oldestId: this.oldestId,
       nextId: this.nextId,
@@ -142,6 +172,16 @@ export class EventFeed {
 
   get upstream(): UpstreamState {
     return this.state;
+  }
+
+  /** The id of the oldest record held, or of the next to come when none is. */
+  private get oldestId(): number {
+    return this.nextPosition > this.oldestPosition ? this.at(this.oldestPosition).id : this.nextId;
+  }
+
+  /** The id of the newest record held, or the one before the first to come. */
+  get newestId(): number {
+    return this.nextId - 1;
   }
 
   setUpstream(state: UpstreamState): void {
@@ -160,43 +200,112 @@ export class EventFeed {
     this.attachments.add(attachment);
     listener.upstream(this.state);
     if (lastEventId === undefined) {
-      attachment.next = this.nextId;
-    } else if (lastEventId >= this.oldestId - 1 && lastEventId < this.nextId) {
-      attachment.next = lastEventId + 1;
+      attachment.next = this.nextPosition;
+    } else if (lastEventId >= this.floorId && lastEventId < this.nextId) {
+      attachment.next = this.positionAfter(lastEventId);
+    } else if (lastEventId >= this.nextId && this.options.sharedIds) {
+      attachment.next = this.nextPosition;
+      attachment.after = lastEventId;
     } else {
       // Older than the buffer, or an id this run never gave (another run's, another replica's): what
       // the client missed is unknown, so it is told, and gets everything held.
-      attachment.next = this.oldestId;
+      attachment.next = this.oldestPosition;
       listener.gap(lastEventId, this.oldestId);
     }
     if (attachment.active) this.pump(attachment);
     return attachment;
   }
 
-  /** Add an event; `make` builds it around its id. */
+  /** Held records after `afterId` (exclusive), oldest first, at most `count`; from the oldest held when `afterId` is older. */
+  recordsAfter(afterId: number, count: number): EventRecord[] {
+    const records: EventRecord[] = [];
+    for (let position = this.positionAfter(afterId); position < this.nextPosition && records.length < count; position++) records.push(this.at(position));
+    return records;
+  }
+
+  /** This feed as a log read at a reader's pace. */
+  get reader(): EventLogReader {
+    return {
+      readAfter: async (afterId, count) => this.recordsAfter(afterId, count),
+      newestId: async () => this.newestId,
+      waitAfter: (afterId, timeoutMs) => (this.newestId > afterId ? Promise.resolve() : this.waitForAppend(timeoutMs)),
+    };
+  }
+
+  /** Resolves with the next append, or after `timeoutMs`. */
+  waitForAppend(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.push(done);
+    });
+  }
+
+  /** Add an event with the next id of this feed; `make` builds it around its id. */
   append(make: (id: number) => EventRecord): EventRecord {
-    const record = make(this.nextId);
+    return this.push(make(this.nextId));
+  }
+
+  /** Add a record with an id of its own, larger than any held (a shared log's). */
+  push(record: EventRecord): EventRecord {
+    if (!(record.id >= this.nextId) && this.nextPosition > 0) throw new RangeError(`event id ${record.id} does not follow ${this.nextId - 1}`);
     const { capacity, maxBytes } = this.options;
     // The new event takes the oldest one's slot when the buffer is full: that one goes first.
-    if (this.nextId - this.oldestId >= capacity) this.evictOldest();
-    this.ring[this.nextId % capacity] = record;
-    this.nextId++;
+    if (this.nextPosition - this.oldestPosition >= capacity) this.evictOldest();
+    this.ring[this.nextPosition % capacity] = record;
+    this.nextPosition++;
+    this.nextId = record.id + 1;
     this.heldBytes += record.bytes;
     this.received++;
-    while (this.heldBytes > maxBytes && this.nextId - this.oldestId > 1) this.evictOldest();
+    while (this.heldBytes > maxBytes && this.nextPosition - this.oldestPosition > 1) this.evictOldest();
     for (const attachment of [...this.attachments]) {
       if (!attachment.active) continue;
       if (!attachment.paused) this.pump(attachment);
-      else if (attachment.next < this.oldestId) this.dropListener(attachment, 'lapped');
+      else if (attachment.next < this.oldestPosition) this.dropListener(attachment, 'lapped');
     }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
     return record;
   }
 
+  /**
+   * Start a shared log's copy from its tail: the records read from it, and the id of the last one it
+   * no longer holds before them (0 when it never dropped one).
+   */
+  seed(records: readonly EventRecord[], floorId: number): void {
+    if (this.nextPosition > 0) throw new Error('only an empty feed is seeded');
+    this.floorId = floorId;
+    this.nextId = floorId + 1;
+    for (const record of records) this.push(record);
+  }
+
+  private at(position: number): EventRecord {
+    return this.ring[position % this.options.capacity]!;
+  }
+
+  /** The position of the first held record with an id larger than `id`. */
+  private positionAfter(id: number): number {
+    let low = this.oldestPosition;
+    let high = this.nextPosition;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.at(middle).id <= id) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
   private evictOldest(): void {
-    const slot = this.oldestId % this.options.capacity;
-    this.heldBytes -= this.ring[slot]?.bytes ?? 0;
+    const slot = this.oldestPosition % this.options.capacity;
+    const record = this.ring[slot];
+    this.heldBytes -= record?.bytes ?? 0;
+    if (record) this.floorId = record.id;
     this.ring[slot] = undefined;
-    this.oldestId++;
+    this.oldestPosition++;
   }
 
   /** Let every listener go (shutdown). */
@@ -205,17 +314,19 @@ export class EventFeed {
       this.remove(attachment);
       attachment.listener.end('closing');
     }
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** @internal Deliver to a listener until it is full or has caught up. */
   pump(attachment: Attachment): void {
-    if (attachment.next < this.oldestId) {
+    if (attachment.next < this.oldestPosition) {
       this.dropListener(attachment, 'lapped');
       return;
     }
-    while (attachment.active && !attachment.paused && attachment.next < this.nextId) {
-      const record = this.ring[attachment.next % this.options.capacity]!;
+    while (attachment.active && !attachment.paused && attachment.next < this.nextPosition) {
+      const record = this.at(attachment.next);
       attachment.next++;
+      if (record.id <= attachment.after) continue;
       if (!attachment.listener.deliver(record)) {
         attachment.paused = true;
         attachment.pausedAt = performance.now();

@@ -17,13 +17,18 @@ import { FrameTooLargeError, MessageFramer, type Frame } from '../protocol/frami
 import { ResultCode } from '../protocol/result-codes.js';
 import { buildRequest, childText, parseXml } from '../protocol/xml.js';
 import { backoffDelay } from './backoff.js';
-import { EventFeed, type EventFeedOptions, type EventFeedStats, type FeedAttachment, type FeedListener } from './event-feed.js';
+import { EventFeed, type EventFeedOptions, type EventFeedStats, type FeedAttachment, type FeedListener, type UpstreamState } from './event-feed.js';
 
 /**
  * The type of the record that announces a window in which the subscription was down (`event: gap`
  * on the stream). Lower case: no event of the core can have it, and every selection passes it.
  */
 export const subscriptionGapType = 'gap';
+
+/** The JSON of a gap record: the window in which the core's events were lost to every listener. */
+export function gapJson(id: number, from: Date, to: Date): { id: number; type: string; from: string; to: string; reason: string } {
+  return { id, type: subscriptionGapType, from: from.toISOString(), to: to.toISOString(), reason: "the subscription to the core's event port was down" };
+}
 
 export interface CoreEventsOptions {
   host: string;
@@ -39,7 +44,11 @@ export interface CoreEventsOptions {
    * sends while the subscription is down is lost to every listener, and an attempt costs one connect.
    */
   backoffMaxMs?: number;
-  feed: EventFeedOptions;
+  /**
+   * The buffer listeners read from (one gateway alone). Without it the subscription only tells its
+   * `event` and `gap` listeners: the holder of the shared event log writes them to Redis instead.
+   */
+  feed?: EventFeedOptions;
 }
 
 export interface CoreEventsStats extends EventFeedStats {
@@ -56,8 +65,10 @@ export type CoreEventsEvents = {
   down: [reason: Error];
   /** A message that is not a readable CALLCOPYEVENT was skipped. */
   unreadable: [reason: Error];
-  /** An event was read (before listeners of the feed get it): for the recordings' event index. */
-  event: [event: CoreEvent];
+  /** An event was read (before listeners of the feed get it): for the recordings' event index and the shared log. */
+  event: [event: CoreEvent, receivedAt: Date];
+  /** The core's events between `from` and `to` were lost to us: the subscription was down. */
+  gap: [from: Date, to: Date];
 };
 
 const defaultMaxMessageBytes = 64 * 1024;
@@ -67,7 +78,7 @@ class SubscriptionLost extends Error {
 }
 
 export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
-  readonly feed: EventFeed;
+  readonly feed: EventFeed | undefined;
   private readonly options: Required<Omit<CoreEventsOptions, 'feed'>>;
   private state: 'new' | 'running' | 'closed' = 'new';
   private socket: net.Socket | undefined;
@@ -77,6 +88,8 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
   /** When a subscription that held was lost: the start of a window whose events nobody received. */
   private lostAt: Date | undefined;
   private unreadable = 0;
+  private received = 0;
+  private upstreamState: UpstreamState = 'idle';
 
   constructor(options: CoreEventsOptions) {
     super();
@@ -89,11 +102,22 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
       backoffInitialMs: options.backoffInitialMs ?? 100,
       backoffMaxMs: options.backoffMaxMs ?? 500,
     };
-    this.feed = new EventFeed(options.feed);
+    this.feed = options.feed && new EventFeed(options.feed);
   }
 
   get stats(): CoreEventsStats {
-    return { ...this.feed.stats, connections: this.connections, unreadable: this.unreadable };
+    const feed = this.feed?.stats ?? { listeners: 0, received: this.received, dropped: 0, held: 0, heldBytes: 0, oldestId: 0, nextId: 0 };
+    return { ...feed, upstream: this.upstreamState, connections: this.connections, unreadable: this.unreadable };
+  }
+
+  /** The subscription to the core's event port: idle until started, then connecting, up or down. */
+  get upstream(): UpstreamState {
+    return this.upstreamState;
+  }
+
+  private setUpstream(state: UpstreamState): void {
+    this.upstreamState = state;
+    this.feed?.setUpstream(state);
   }
 
   /** Subscribe now rather than with the first listener. */
@@ -106,6 +130,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
   /** Listen to the events (see EventFeed.attach); starts the subscription. Undefined past the listener bound. */
   listen(listener: FeedListener, lastEventId?: number): FeedAttachment | undefined {
     if (this.state === 'closed') return undefined;
+    if (!this.feed) return undefined;
     this.start();
     return this.feed.attach(listener, lastEventId);
   }
@@ -117,7 +142,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
     clearTimeout(this.timer);
     const socket = this.socket;
     this.socket = undefined;
-    this.feed.close();
+    this.feed?.close();
     if (socket && !socket.destroyed) {
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       socket.destroy();
@@ -129,7 +154,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
     if (this.state !== 'running') return;
     const { host, port } = this.options;
     const where = `${host}:${port}`;
-    if (this.feed.upstream !== 'down') this.feed.setUpstream('connecting');
+    if (this.upstreamState !== 'down') this.setUpstream('connecting');
     this.connections++;
     // Keep-alive finds a core host that vanished while no event came.
     const socket = net.connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 });
@@ -150,8 +175,8 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
       if (subscribedAt !== undefined && performance.now() - subscribedAt >= this.options.backoffMaxMs) this.failures = 0;
       this.failures++;
       if (subscribedAt !== undefined) this.lostAt ??= new Date();
-      if (this.feed.upstream !== 'down') {
-        this.feed.setUpstream('down');
+      if (this.upstreamState !== 'down') {
+        this.setUpstream('down');
         this.emit('down', reason);
       }
       const delay = backoffDelay(this.failures, { initialMs: this.options.backoffInitialMs, maxMs: this.options.backoffMaxMs });
@@ -192,7 +217,7 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
           }
           subscribedAt = performance.now();
           clearTimeout(this.timer);
-          this.feed.setUpstream('up');
+          this.setUpstream('up');
           this.emit('up');
           if (this.lostAt) this.announceGap(this.lostAt, new Date());
         } else {
@@ -232,8 +257,9 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
       this.skip(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    this.emit('event', event);
-    this.feed.append((id) => {
+    this.received++;
+    this.emit('event', event, receivedAt);
+    this.feed?.append((id) => {
       const json = JSON.stringify(eventJson(id, event, receivedAt));
       return { id, type: event.type, eventClass: event.eventClass, deviceId: event.deviceId, json, bytes: Buffer.byteLength(json) };
     });
@@ -246,8 +272,9 @@ export class CoreEventSubscription extends EventEmitter<CoreEventsEvents> {
    */
   private announceGap(from: Date, to: Date): void {
     this.lostAt = undefined;
-    this.feed.append((id) => {
-      const json = JSON.stringify({ id, type: subscriptionGapType, from: from.toISOString(), to: to.toISOString(), reason: "the subscription to the core's event port was down" });
+    this.emit('gap', from, to);
+    this.feed?.append((id) => {
+      const json = JSON.stringify(gapJson(id, from, to));
       return { id, type: subscriptionGapType, eventClass: subscriptionGapType, deviceId: '', json, bytes: Buffer.byteLength(json) };
     });
   }

@@ -189,14 +189,14 @@ describe('CoreEventSubscription', () => {
     assert.equal(subscription.stats.unreadable, 5);
     assert.equal(skipped.length, 5);
     assert.equal(subscription.stats.connections, 1);
-    assert.equal(subscription.feed.upstream, 'up');
+    assert.equal(subscription.upstream, 'up');
   });
 
   test('a message past maxMessageBytes costs the connection; the next one subscribes again', async () => {
     const { core, listener, subscription } = await setUp({ maxMessageBytes: 4096 });
     await listener.until(() => listener.states.includes('up'), 'up');
     core.broadcast(buildEvent({ eventClass: 'CALL', eventType: 'CALLSTART', module: 'Api', eventXref: 0 }, [['USER1', 'x'.repeat(5000)]]));
-    await listener.until(() => subscription.stats.connections === 2 && subscription.feed.upstream === 'up', 'a second subscription');
+    await listener.until(() => subscription.stats.connections === 2 && subscription.upstream === 'up', 'a second subscription');
     assert.deepEqual(listener.states, ['connecting', 'up', 'down', 'up']);
     core.broadcast(callStart('after'));
     await listener.until(() => listener.records.length === 2, 'an event on the new connection');
@@ -214,7 +214,7 @@ describe('CoreEventSubscription', () => {
     const { listener, subscription } = await setUp({ backoffInitialMs: 50, backoffMaxMs: 400 }, core);
     subscription.on('down', (reason) => downs.push(reason.message));
     await listener.until(() => core.accepted >= 3, 'three attempts');
-    assert.equal(subscription.feed.upstream, 'down');
+    assert.equal(subscription.upstream, 'down');
     assert.match(downs[0]!, /refused EVENTS: RESULTCODE 30 EVENTCLASS is invalid/);
     assert.equal(downs.length, 1, "'down' once per outage, not once per attempt");
     // Backoff: 25-50 ms, 50-100, 100-200, 200-400, then at most 400: a handful of attempts in a second.
@@ -228,7 +228,7 @@ describe('CoreEventSubscription', () => {
     await silent.listener.until(() => silent.listener.states.includes('down'), 'down after the subscribe timeout');
     assert.equal(silent.subscription.stats.upstream, 'down');
     core.onRequest = (socket) => socket.write(subscribed());
-    await listener.until(() => subscription.feed.upstream === 'up', 'up once the core accepts');
+    await listener.until(() => subscription.upstream === 'up', 'up once the core accepts');
   });
 
   test('no event port listening: down at once, and up when one starts on that port', async () => {
