@@ -22,7 +22,7 @@ import { webApiHeaderOf } from './http/webapi/plugin.js';
 import { ResultCode } from './protocol/result-codes.js';
 import { pino, type DestinationStream } from 'pino';
 import type { CorePool, CoreReadiness } from './core/pool.js';
-import type { CoreEventSubscription } from './core/events.js';
+import type { LiveEvents } from './core/event-feed.js';
 import { consolePlugin } from './http/console/plugin.js';
 import { docsPlugin } from './http/docs/plugin.js';
 import { eventsPlugin } from './http/events/plugin.js';
@@ -66,10 +66,11 @@ export interface AppDependencies {
    */
   shared?: SharedState;
   /**
-   * The one subscription to the core's event port, shared by the listeners of one gateway. Without
-   * it /api/v1/events is not served and the WebAPI's type=events goes to the core as before.
+   * The live events the listeners of this gateway share: its one subscription to the core's event
+   * port, or with REDIS_URL its copy of the log all replicas share. Without it /api/v1/events is not
+   * served and the WebAPI's type=events goes to the core as before.
    */
-  events?: EventStreamOptions & { subscription: CoreEventSubscription };
+  events?: EventStreamOptions & { subscription: LiveEvents };
   /** True once the gateway is shutting down: /readyz fails so that load balancers stop sending. */
   draining?: () => boolean;
   /**

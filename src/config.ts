@@ -2,6 +2,7 @@
  * The gateway's one typed configuration, read from environment variables and the same settings as
  * command-line flags (a flag wins over the environment).
  */
+import type { EventRetention } from './cluster/event-log.js';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { networkList } from './access/api-keys.js';
@@ -110,6 +111,10 @@ export interface GatewayConfig {
     heartbeatMs: number;
     maxListeners: number;
     maxPerCredential: number;
+    /** With REDIS_URL: what the shared log keeps (a count of events, or an age). */
+    retention: EventRetention;
+    /** With REDIS_URL: how long the event log's lease lasts unrenewed (a dead holder's successor takes over within it). */
+    leaseMs: number;
   };
 }
 
@@ -216,6 +221,13 @@ const settings = {
     help: 'bytes of exports the media cache keeps, least recently used removed first; 0: none kept',
     default: String(1024 ** 3),
   },
+  eventsRetention: {
+    env: 'EVENTS_RETENTION',
+    flag: 'events-retention',
+    help: 'with REDIS_URL, what the shared event log keeps: a count of events (100000) or an age (30m, 24h, 7d)',
+    default: '100000',
+  },
+  eventsLeaseMs: { env: 'EVENTS_LEASE_MS', flag: 'events-lease-ms', help: "with REDIS_URL, the event log lease: a dead holder's successor subscribes within it", default: '5000' },
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
   eventsHeartbeatMs: { env: 'EVENTS_HEARTBEAT_MS', flag: 'events-heartbeat-ms', help: 'interval of the event stream heartbeat comment', default: '15000' },
   eventsMaxPerCredential: { env: 'EVENTS_MAX_PER_CREDENTIAL', flag: 'events-max-per-credential', help: 'event streams one credential (or address) may hold at once; past it, 429', default: '10' },
@@ -257,6 +269,22 @@ function integer(name: string, value: string, min: number, max: number): number 
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
   }
   return Number(value);
+}
+
+const durationUnitsMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration written as a number and a unit: 500ms, 30s, 5m, 2h, 7d. */
+export function durationMs(name: string, value: string, minMs: number, maxMs: number): number {
+  const match = /^([0-9]{1,9})(ms|s|m|h|d)$/.exec(value);
+  const ms = match ? Number(match[1]) * durationUnitsMs[match[2]!]! : NaN;
+  if (!(ms >= minMs && ms <= maxMs)) throw new ConfigError(`${name} must be a duration from ${minMs} ms to ${maxMs} ms written as 500ms, 30s, 5m, 2h or 7d, not ${JSON.stringify(value)}`);
+  return ms;
+}
+
+/** EVENTS_RETENTION: a plain number is a count of events, a duration an age. */
+function retentionOf(value: string): EventRetention {
+  if (/^[0-9]+$/.test(value)) return { entries: integer('EVENTS_RETENTION', value, 1, 100_000_000) };
+  return { ageMs: durationMs('EVENTS_RETENTION', value, 1000, 366 * 86_400_000) };
 }
 
 function httpMode(value: string): 'serve' | 'redirect' | 'off' {
@@ -476,6 +504,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       heartbeatMs: integer('EVENTS_HEARTBEAT_MS', get('eventsHeartbeatMs')!, 100, 3_600_000),
       maxListeners: integer('EVENTS_MAX_LISTENERS', get('eventsMaxListeners')!, 1, 100_000),
       maxPerCredential: integer('EVENTS_MAX_PER_CREDENTIAL', get('eventsMaxPerCredential')!, 1, 100_000),
+      retention: retentionOf(get('eventsRetention')!),
+      leaseMs: integer('EVENTS_LEASE_MS', get('eventsLeaseMs')!, 500, 600_000),
     },
   };
 }

@@ -4,18 +4,26 @@
  * simulator in-process, seeded, on CORE_PORT / CORE_EVENT_PORT of 127.0.0.1, so that a fresh clone
  * answers the manual's example URLs at once.
  */
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 import fs from 'node:fs';
+import os from 'node:os';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { buildApp, createLogger, signedAccess } from './app.js';
 import { buildHttpsRedirect } from './http/https-redirect.js';
 import { LogOutput } from './log-output.js';
-import { ConfigError, loadConfig, usage } from './config.js';
+import { ConfigError, loadConfig, usage, type GatewayConfig } from './config.js';
 import { CorePool } from './core/pool.js';
 import { CoreEventSubscription } from './core/events.js';
 import { CoreFailureSummary } from './core/failure-summary.js';
 import { SharedState } from './cluster/redis.js';
 import { SharedTicketLedger } from './cluster/ticket-ledger.js';
+import { SharedEventStream } from './cluster/event-log.js';
+import { EventLogFollower } from './cluster/event-log-follower.js';
+import { EventLogWriter } from './cluster/event-log-writer.js';
+import type { LiveEvents } from './core/event-feed.js';
+import { EventIndex } from './recordings/event-index.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import type { RunningSimulator } from './sim/simulator.js';
 import { productRecordingRoot } from './sim/product-format.js';
@@ -32,6 +40,68 @@ import { OriginList } from './access/origins.js';
 import { SigningKeys } from './access/signing-keys.js';
 import { OidcVerifier } from './access/oidc.js';
 import { runKeysCommand } from './access/keys-cli.js';
+
+interface EventLog {
+  /** What the HTTP surfaces serve. */
+  live: LiveEvents;
+  feedIndex(index: EventIndex): void;
+  start(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The live events: this gateway's own subscription to the core's event port, or with Redis the log
+ * the replicas share (one of them, the lease holder, subscribes and appends; each reads a copy).
+ */
+function openEventLog({ shared, host, port, config, logger }: { shared: SharedState | undefined; host: string; port: number; config: GatewayConfig; logger: FastifyBaseLogger }): EventLog {
+  const eventPort = `${host}:${port}`;
+  const subscription = { host, port, connectTimeoutMs: config.core.connectTimeoutMs, subscribeTimeoutMs: config.core.timeoutMs };
+  const feed = { capacity: config.events.buffer, maxBytes: 16 * 1024 * 1024, maxListeners: config.events.maxListeners };
+  const said = {
+    up: () => logger.info({ eventPort }, "subscribed to the core's events"),
+    down: (reason: Error) => logger.warn({ eventPort, reason: reason.message }, "the core's event port is down"),
+    unreadable: (reason: Error) => logger.warn({ reason: reason.message }, 'skipped a message of the event port that is not a readable event'),
+  };
+  if (!shared) {
+    // Subscribed at startup when the event index is a recording source; otherwise with the first
+    // listener of /api/v1/events (or of the WebAPI's type=events): a gateway nobody asks for events
+    // costs the core no subscriber.
+    const events = new CoreEventSubscription({ ...subscription, feed });
+    events.on('up', said.up).on('down', said.down).on('unreadable', said.unreadable);
+    return {
+      live: events,
+      feedIndex: (index) => {
+        events.on('event', (event) => index.record(event));
+        events.start();
+      },
+      start: () => undefined,
+      close: () => events.close(),
+    };
+  }
+  const stream = new SharedEventStream(shared, config.events.retention);
+  const holder = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const writer = new EventLogWriter(shared, stream, { subscription, holder, leaseMs: config.events.leaseMs });
+  const follower = new EventLogFollower(shared, stream, { feed });
+  writer.on('up', said.up).on('down', said.down).on('unreadable', said.unreadable);
+  writer.on('holding', (token) => logger.info({ holder, token }, "this replica holds the event log's lease: it is the subscription to the core's event port"));
+  writer.on('released', (reason) => logger.info({ holder, reason }, "this replica no longer holds the event log's lease"));
+  return {
+    live: follower,
+    feedIndex: (index) =>
+      follower.on('record', (record) => {
+        if (EventIndex.wants(record.type)) index.recordJson(JSON.parse(record.json) as { type: string; data: Record<string, string> });
+      }),
+    // Every replica contends for the lease from the start, listeners or not: the log is for all of them.
+    start: () => {
+      writer.start();
+      follower.start();
+    },
+    close: async () => {
+      await writer.close();
+      await follower.close();
+    },
+  };
+}
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'keys') {
@@ -68,19 +138,20 @@ async function main(): Promise<void> {
     stallMs: config.core.stallMs,
   });
   pool.start();
-  // Subscribed at startup when the event index is a recording source (below); otherwise with the
-  // first listener of /api/v1/events (or of the WebAPI's type=events): a gateway nobody asks for
-  // events costs the core no subscriber.
-  const events = new CoreEventSubscription({
-    host: coreHost,
-    port: coreEventPort,
-    connectTimeoutMs: config.core.connectTimeoutMs,
-    subscribeTimeoutMs: config.core.timeoutMs,
-    feed: { capacity: config.events.buffer, maxBytes: 16 * 1024 * 1024, maxListeners: config.events.maxListeners },
-  });
   const metrics = new GatewayMetrics(() => pool.stats);
   const destination = new LogOutput(process.stdout);
   const logger = createLogger(config.logLevel, destination);
+  const shared = config.redis
+    ? new SharedState({
+        ...config.redis,
+        // Said once per change; the URL is never logged (it may hold a password).
+        onState: (state, reason) =>
+          state === 'up'
+            ? logger.info('Redis is up: the replicas share the event log, rate limits and event tickets')
+            : logger.warn({ reason }, 'Redis is down: calls and exports go on; live events wait for it, rate limits are not counted meanwhile'),
+      })
+    : undefined;
+  const events = openEventLog({ shared, host: coreHost, port: coreEventPort, config, logger });
   const pathMap = config.exports.pathMap
     ? parsePathMap(config.exports.pathMap)
     : sim
@@ -113,10 +184,10 @@ async function main(): Promise<void> {
   });
   if (index) {
     // The index learns of recordings only while subscribed: subscribe now, not with the first listener.
-    events.on('event', (event) => index.record(event));
+    events.feedIndex(index);
     metrics.recordingIndexSize = () => index.size;
-    events.start();
   }
+  events.start();
   const exports = {
     catalog,
     files,
@@ -156,14 +227,6 @@ async function main(): Promise<void> {
     logger.info({ signingKeyId: signingKeys.signingKeyId, keys: config.access.linkSigningKeys.length }, 'signed links and event tickets: LINK_SIGNING_KEY');
   }
   const auditTrail = new AuditTrail({ ...(config.access.auditFile ? { file: config.access.auditFile } : {}), log: logger });
-  const shared = config.redis
-    ? new SharedState({
-        ...config.redis,
-        // Said once per change; the URL is never logged (it may hold a password).
-        onState: (state, reason) =>
-          state === 'up' ? logger.info('Redis is up: rate limits are shared by the replicas') : logger.warn({ reason }, 'Redis is down: calls go on; rate limits are not counted meanwhile'),
-      })
-    : undefined;
   let stopping = false;
   const common = {
     draining: () => stopping,
@@ -184,7 +247,7 @@ async function main(): Promise<void> {
     coreTimeoutMs: config.core.timeoutMs,
     logger,
     exports,
-    events: { subscription: events, heartbeatMs: config.events.heartbeatMs, maxPerCaller: config.events.maxPerCredential },
+    events: { subscription: events.live, heartbeatMs: config.events.heartbeatMs, maxPerCaller: config.events.maxPerCredential },
   };
   const tls = config.tls;
   // With TLS, the plain port serves the gateway too, redirects to HTTPS, or is not opened.
@@ -197,9 +260,6 @@ async function main(): Promise<void> {
   pool.on('down', (reason) => log.warn({ core: `${coreHost}:${corePort}`, reason: reason instanceof Error ? reason.message : String(reason) }, 'XML core is down'));
   const failures = new CoreFailureSummary(log);
   pool.on('failure', (failure) => failures.note(failure));
-  events.on('up', () => log.info({ eventPort: `${coreHost}:${coreEventPort}` }, "subscribed to the core's events"));
-  events.on('down', (reason) => log.warn({ eventPort: `${coreHost}:${coreEventPort}`, reason: reason.message }, "the core's event port is down"));
-  events.on('unreadable', (reason) => log.warn({ reason: reason.message }, 'skipped a message of the event port that is not a readable event'));
   // In the background: a core that is down must not hold up the start (RECORDINGINFO's probe waits for it).
   void catalog.warmUp().then(() => {
     for (const source of catalog.statuses()) log.info({ source: source.name, active: source.active, detail: source.detail }, 'recording source');

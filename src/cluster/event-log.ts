@@ -220,16 +220,20 @@ export class SharedEventStream {
   async tail(count: number): Promise<{ entries: StreamEntry[]; floorId: number }> {
     const newest = entriesOf(await this.shared.redis.xrevrange(this.streamKey, '+', '-', 'COUNT', count + 1)).reverse();
     if (newest.length > count) return { entries: newest.slice(1), floorId: eventIdOf(newest[0]!.id) };
-    let floorId = 0;
+    return { entries: newest, floorId: await this.droppedUpTo() };
+  }
+
+  /** The id of the newest entry the Stream dropped (trimmed or deleted), 0 when none: Redis 7 keeps it. */
+  async droppedUpTo(): Promise<number> {
     try {
-      // Redis 7 tells the largest id it deleted: anything up to it is gone.
       const info = (await this.shared.redis.call('XINFO', 'STREAM', this.streamKey)) as unknown[];
       const at = info.indexOf('max-deleted-entry-id');
-      if (at >= 0) floorId = eventIdOf(String(info[at + 1]));
-    } catch {
+      return at >= 0 ? eventIdOf(String(info[at + 1])) : 0;
+    } catch (error) {
       // No Stream yet: nothing was ever dropped.
+      if (error instanceof Error && /no such key/i.test(error.message)) return 0;
+      throw error;
     }
-    return { entries: newest, floorId };
   }
 }
 

@@ -64,6 +64,13 @@ export interface EventLogReader {
   waitAfter(afterId: number, timeoutMs: number): Promise<void>;
 }
 
+/** Live events as the HTTP surfaces serve them: one gateway's own subscription, or a replica's copy of the shared log. */
+export interface LiveEvents {
+  /** Feed a listener (see EventFeed.attach); undefined past the listener bound, or when closed. */
+  listen(listener: FeedListener, lastEventId?: number): FeedAttachment | undefined;
+  readonly stats: EventFeedStats;
+}
+
 export interface EventFeedOptions {
   /** Events held for resumption. */
   capacity: number;

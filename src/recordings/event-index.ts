@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CoreEvent } from '../protocol/event-json.js';
+import { jsonName } from '../protocol/json-names.js';
 import { maxRecordingIdents, recordingColumns } from '../protocol/catalog.js';
 import { findEventSpec } from '../protocol/events.js';
 import type { CallList, CallListEntry } from './call-list.js';
@@ -134,14 +135,36 @@ export class EventIndex implements RecordingSource {
     return true;
   }
 
+  /** Whether events of this type name a recording (the others are ignored). */
+  static wants(type: string): boolean {
+    return type === 'RECORDINGSTOPPED' || type === 'RECORDINGUPDATE';
+  }
+
   /** Take in an event of the core's event port; events other than the two that name a recording are ignored. */
   record(event: CoreEvent): void {
-    if (event.type !== 'RECORDINGSTOPPED' && event.type !== 'RECORDINGUPDATE') return;
-    const fields = new Map(event.fields.map(([name, value]) => [name, value.trim()]));
+    if (!EventIndex.wants(event.type)) return;
+    this.take(event.type, new Map(event.fields.map(([name, value]) => [name, value.trim()])));
+  }
+
+  /**
+   * The same, from the event's JSON form (the shared event log's, which other replicas read): its
+   * data is by JSON names, which every wire name the index holds maps to one to one.
+   */
+  recordJson(event: { type: string; data: Record<string, string> }): void {
+    if (!EventIndex.wants(event.type)) return;
+    const fields = new Map<string, string>();
+    for (const field of ['RECORDID', 'FILENAME', ...heldColumns.map(([, field]) => field)]) {
+      const value = Object.hasOwn(event.data, jsonName(field)) ? event.data[jsonName(field)] : undefined;
+      if (typeof value === 'string') fields.set(field, value.trim());
+    }
+    this.take(event.type, fields);
+  }
+
+  private take(type: string, fields: Map<string, string>): void {
     const ident = fields.get('RECORDID') ?? '';
     if (!recordIdPattern.test(ident)) return;
     const values: Record<string, string | number | null> = { ident: Number(ident), heard_at: this.now() };
-    values.filename = event.type === 'RECORDINGUPDATE' ? fields.get('FILENAME') || null : null;
+    values.filename = type === 'RECORDINGUPDATE' ? fields.get('FILENAME') || null : null;
     for (const [column, field] of heldColumns) values[column] = fields.get(field) ?? null;
     try {
       this.statements.upsert.run(values);

@@ -23,13 +23,9 @@
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import type { EventRecord, FeedAttachment, FeedEndReason, FeedListener, UpstreamState } from '../../core/event-feed.js';
+import type { EventRecord, FeedAttachment, FeedEndReason, FeedListener, LiveEvents, UpstreamState } from '../../core/event-feed.js';
 import { selects, type EventSelection } from './selection.js';
 
-/** What the streams read from: the core event subscription, or anything that feeds the same way. */
-export interface LiveEventSource {
-  listen(listener: FeedListener, lastEventId?: number): FeedAttachment | undefined;
-}
 
 export interface EventStreamOptions {
   heartbeatMs: number;
@@ -164,7 +160,7 @@ export class EventStreams {
   private closing = false;
 
   constructor(
-    private readonly source: LiveEventSource,
+    private readonly source: Pick<LiveEvents, 'listen'>,
     options: EventStreamOptions,
   ) {
     this.options = {
