@@ -191,9 +191,10 @@ export class Webhooks {
     if ((await this.store.subscriptions().catch(() => [])).length > 0) this.options.onSubscribed?.();
   }
 
-  /** Stops fanning out and abandons the attempts in flight, for another replica (or the next start) to make. */
+  /** Stops fanning out, abandons the attempts in flight (for another replica, or the next start), and closes the store. */
   async stop(): Promise<void> {
     await Promise.all([this.fanOut.stop(), this.dispatcher.stop()]);
+    await this.store.close();
   }
 
   pendingCount(): Promise<number> {
