@@ -248,6 +248,7 @@ async function main(): Promise<void> {
       ? new RedisWebhookStore(shared, { holder: `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseMs: config.webhooks.leaseMs })
       : new SqliteWebhookStore({ file: path.join(config.dataDir, 'webhooks.sqlite') }),
     reader: events.reader,
+    readerForgetsAtRestart: !shared,
     settings: config.webhooks,
     log: logger,
     observer: metrics.webhookObserver,

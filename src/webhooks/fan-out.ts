@@ -8,6 +8,7 @@
  * not the log's history.
  */
 import type { EventLogReader, EventRecord } from '../core/event-feed.js';
+import { subscriptionGapType } from '../core/events.js';
 import type { WebhookLog } from './dispatcher.js';
 import type { FanOutTurn, WebhookStore } from './store.js';
 import { WakeUp } from './wake-up.js';
@@ -19,6 +20,12 @@ export interface FanOutOptions {
   /** How long the turn lasts unrenewed (renewed three times within it). */
   leaseMs: number;
   log: WebhookLog;
+  /**
+   * The log is this process's memory (a gateway without Redis): what the core sent before this
+   * start, while the gateway was down, is in no log. A cursor left by an earlier run then opens a
+   * window nobody can deliver, and every webhook is sent a `gap` for it.
+   */
+  forgetsAtRestart?: boolean | undefined;
 }
 
 /** Events read from the log at once, and deliveries queued in one step at most. */
@@ -30,6 +37,8 @@ export class WebhookFanOut {
   private loop: Promise<void> | undefined;
   /** Sleeps between tries, cut short at shutdown. */
   private readonly idle = new WakeUp();
+  /** Whether the window before this start was announced (or found empty). */
+  private restartAnnounced = false;
 
   constructor(private readonly options: FanOutOptions) {}
 
@@ -55,7 +64,11 @@ export class WebhookFanOut {
     let turn: FanOutTurn | undefined;
     let keptAt = 0;
     let failures = 0;
+    let lostTurn = false;
     while (this.running) {
+      // A turn refused or lost: wait before asking again (a store in this process answers at once, and must not be asked in a tight loop).
+      if (lostTurn) await this.sleep(50);
+      lostTurn = false;
       try {
         if (!turn) {
           turn = await store.takeFanOut();
@@ -73,17 +86,30 @@ export class WebhookFanOut {
         }
         const cursor = await store.fanOutCursor();
         if (cursor === undefined) {
-          if (!(await store.commitFanOut(turn, undefined, await reader.newestId(), []))) turn = undefined;
+          if (!(await store.commitFanOut(turn, undefined, await reader.newestId(), []))) [turn, lostTurn] = [undefined, true];
+          // The first start: there was no earlier run to have missed anything.
+          this.restartAnnounced = true;
+          continue;
+        }
+        if (this.options.forgetsAtRestart && !this.restartAnnounced) {
+          if (!(await store.commitFanOut(turn, cursor, cursor, this.restartGap(cursor, await store.subscriptions())))) [turn, lostTurn] = [undefined, true];
+          this.restartAnnounced = true;
           continue;
         }
         const records = await reader.readAfter(cursor, readCount);
         if (records.length === 0) {
+          const newest = await reader.newestId();
+          // The log moved on without holding what followed the cursor (it started after it): go on from its newest.
+          if (newest > cursor) {
+            if (!(await store.commitFanOut(turn, cursor, newest, []))) [turn, lostTurn] = [undefined, true];
+            continue;
+          }
           await reader.waitAfter(cursor, Math.min(1000, renewEveryMs));
           continue;
         }
         const { messages, to } = this.messagesOf(records, await store.subscriptions());
         // Refused: the turn was lost (another replica fans out now) or the cursor moved under us.
-        if (!(await store.commitFanOut(turn, cursor, to, messages))) turn = undefined;
+        if (!(await store.commitFanOut(turn, cursor, to, messages))) [turn, lostTurn] = [undefined, true];
         failures = 0;
       } catch (error) {
         if (failures++ === 0) log.warn({ reason: (error as Error).message }, 'the webhook fan-out waits: the event log or its store cannot be reached');
@@ -91,6 +117,26 @@ export class WebhookFanOut {
       }
     }
     if (turn) await store.leaveFanOut(turn).catch(() => undefined);
+  }
+
+  /**
+   * A gap from the last event fanned out by the previous run to now, for every webhook that is on.
+   * Event ids of either log are times (µs since the epoch, or ms × 1000 and a sequence), so the id
+   * tells when the window opened. Its webhook-id names the window: no event shares it.
+   */
+  private restartGap(cursor: number, subscriptions: readonly Subscription[]): QueuedMessage[] {
+    const now = Date.now();
+    const from = new Date(Math.floor(cursor / 1000));
+    const body = JSON.stringify({
+      id: null,
+      type: subscriptionGapType,
+      from: from.toISOString(),
+      to: new Date(now).toISOString(),
+      reason: 'the gateway was not running: events of the core in this window were not received',
+    });
+    return subscriptions
+      .filter((s) => s.enabled)
+      .map((s) => ({ delivery: newDelivery(s.id, { messageId: `msg_gap_${cursor}_${now}`, eventId: null, eventType: subscriptionGapType }, now), body }));
   }
 
   /** The deliveries of as many records as fit in one step, and the id of the last record they cover. */

@@ -49,6 +49,8 @@ export interface WebhooksOptions {
   store: WebhookStore;
   /** The event log the fan-out follows. */
   reader: EventLogReader;
+  /** The log is this process's own memory, which a restart empties (no Redis): see FanOutOptions. */
+  readerForgetsAtRestart?: boolean | undefined;
   settings: WebhookSettings;
   log: WebhookLog;
   observer?: WebhookObserver | undefined;
@@ -181,7 +183,13 @@ export class Webhooks {
       resolve: options.resolve,
       userAgent: options.userAgent ?? 'uptivity-gateway-webhooks',
     });
-    this.fanOut = new WebhookFanOut({ store: options.store, reader: options.reader, leaseMs: options.settings.leaseMs, log: options.log });
+    this.fanOut = new WebhookFanOut({
+      store: options.store,
+      reader: options.reader,
+      leaseMs: options.settings.leaseMs,
+      log: options.log,
+      forgetsAtRestart: options.readerForgetsAtRestart,
+    });
   }
 
   async start(): Promise<void> {

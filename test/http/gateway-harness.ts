@@ -176,6 +176,7 @@ export async function attachTestGateway(
     webhooks = new Webhooks({
       store: store ?? new SqliteWebhookStore({ file: path.join(dataDir ?? temporaryDataDir!, 'webhooks.sqlite') }),
       reader: events.feed!.reader,
+      readerForgetsAtRestart: true,
       settings: { ...loadConfig([], {})!.webhooks, allowPrivate: true, ...settings },
       log: { info: () => undefined, warn: () => undefined },
       observer: metrics.webhookObserver,
