@@ -80,6 +80,8 @@ export class EventLogWriter extends EventEmitter<EventLogWriterEvents> {
   /** Set from subscribing until the takeover's gap is queued: nothing is sent before it. */
   private awaitingGap = false;
   private readonly maxQueued: number;
+  /** When this holder last marked itself subscribed with nothing left to append. */
+  private lastAlive: number | undefined;
 
   constructor(
     private readonly shared: SharedState,
@@ -132,7 +134,9 @@ export class EventLogWriter extends EventEmitter<EventLogWriterEvents> {
       // Redis away: a holder keeps its subscription and queues; renewal tells later whether it may go on.
     }
     if (!this.running) return;
-    const period = this.token === undefined ? this.options.leaseMs / 2 : this.options.leaseMs / 3;
+    // A holder renews three times per lease time; the others ask ten times, so that one takes over
+    // within a tenth of the lease time after it expires (a SET NX that fails costs Redis little).
+    const period = this.token === undefined ? Math.max(this.options.leaseMs / 10, 50) : this.options.leaseMs / 3;
     // Jitter, so that waiting replicas do not all ask at the same moment.
     this.tickTimer = setTimeout(() => void this.tick(), period * (0.8 + Math.random() * 0.4));
   }
@@ -144,6 +148,7 @@ export class EventLogWriter extends EventEmitter<EventLogWriterEvents> {
       return;
     }
     this.token = token;
+    this.lastAlive = undefined;
     this.nextSeq = 1;
     this.queue = [];
     this.announceTakeover = true;
@@ -190,7 +195,11 @@ export class EventLogWriter extends EventEmitter<EventLogWriterEvents> {
   }
 
   private async markAlive(): Promise<void> {
-    if (this.subscription?.upstream === 'up') await this.shared.redis.set(this.aliveKey, String(Date.now()));
+    if (this.subscription?.upstream === 'up' && this.queue.length === 0) {
+      const now = Date.now();
+      await this.shared.redis.set(this.aliveKey, String(now));
+      this.lastAlive = now;
+    }
     await this.publishPort(this.upstream === 'idle' ? 'connecting' : this.upstream);
   }
 
@@ -209,6 +218,9 @@ export class EventLogWriter extends EventEmitter<EventLogWriterEvents> {
     if (subscription) {
       subscription.removeAllListeners();
       if (release && subscription.upstream === 'up') await this.shared.redis.set(this.aliveKey, String(Date.now())).catch(() => undefined);
+      // Deposed while subscribed (a Redis that came back without its data, say): what it read and
+      // could not append is lost, so its successor must announce a gap from its last mark at least.
+      else if (!release && this.lastAlive !== undefined) await this.shared.redis.set(this.aliveKey, String(this.lastAlive), 'NX').catch(() => undefined);
       await subscription.close();
     }
     if (release && token !== undefined) {
