@@ -96,16 +96,22 @@ export class WebhookFanOut {
           this.restartAnnounced = true;
           continue;
         }
-        const records = await reader.readAfter(cursor, readCount);
+        let records = await reader.readAfter(cursor, readCount);
         if (records.length === 0) {
           const newest = await reader.newestId();
-          // The log moved on without holding what followed the cursor (it started after it): go on from its newest.
-          if (newest > cursor) {
+          // Read again after learning the newest: a record appended between the two reads is then
+          // seen, so nothing is skipped by the step below.
+          if (newest > cursor) records = await reader.readAfter(cursor, readCount);
+          if (records.length === 0 && newest > cursor) {
+            // The log holds nothing after the cursor yet has newer records: it started (a gateway's own
+            // feed after a restart) or was trimmed after the cursor. Go on from its newest.
             if (!(await store.commitFanOut(turn, cursor, newest, []))) [turn, lostTurn] = [undefined, true];
             continue;
           }
-          await reader.waitAfter(cursor, Math.min(1000, renewEveryMs));
-          continue;
+          if (records.length === 0) {
+            await reader.waitAfter(cursor, Math.min(1000, renewEveryMs));
+            continue;
+          }
         }
         const { messages, to } = this.messagesOf(records, await store.subscriptions());
         // Refused: the turn was lost (another replica fans out now) or the cursor moved under us.

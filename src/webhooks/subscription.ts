@@ -79,6 +79,21 @@ export interface QueuedMessage {
   body: string;
 }
 
+/** A new subscription, on unless said otherwise, with a new secret. */
+export function newSubscription(fields: Pick<Subscription, 'url' | 'eventTypes' | 'deviceId' | 'description'> & { enabled?: boolean }, now: number): Subscription {
+  const enabled = fields.enabled ?? true;
+  return {
+    id: newSubscriptionId(),
+    ...fields,
+    enabled,
+    disabledReason: enabled ? null : 'admin',
+    createdAt: now,
+    updatedAt: now,
+    secret: newSecret(),
+    previousSecrets: [],
+  };
+}
+
 export function newSubscriptionId(): string {
   return `wh_${randomBytes(12).toString('base64url')}`;
 }

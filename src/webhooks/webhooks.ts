@@ -18,14 +18,12 @@ import {
   maxDeviceIdLength,
   maxSubscriptions,
   newDelivery,
-  newSecret,
-  newSubscriptionId,
+  newSubscription,
   rotated,
   subscribableEventTypes,
   webhookTestType,
   type Delivery,
   type DeliveryStatus,
-  type DisabledReason,
   type Subscription,
 } from './subscription.js';
 import { TargetRefused, checkTarget, type HostResolver } from './target.js';
@@ -77,15 +75,8 @@ export class WebhookError extends Error {
   }
 }
 
-/** What a subscription says of itself to an administrator: everything but its secrets. */
-export interface SubscriptionView {
-  id: string;
-  url: string;
-  eventTypes: string[];
-  deviceId: string | null;
-  description: string;
-  enabled: boolean;
-  disabledReason: DisabledReason | null;
+/** What a subscription says of itself to an administrator: everything but its secrets, times in ISO-8601. */
+export interface SubscriptionView extends Omit<Subscription, 'secret' | 'previousSecrets' | 'createdAt' | 'updatedAt'> {
   createdAt: string;
   updatedAt: string;
   /** When the secret before the current one stops signing; null when none does. */
@@ -228,20 +219,16 @@ export class Webhooks {
   /** A new subscription and its secret, which is shown this once. */
   async create(input: SubscriptionInput): Promise<{ webhook: SubscriptionView; secret: string }> {
     const now = Date.now();
-    const enabled = input.enabled ?? true;
-    const subscription: Subscription = {
-      id: newSubscriptionId(),
-      url: await this.checkedUrl(input.url),
-      eventTypes: eventTypesOf(input.eventTypes),
-      deviceId: deviceIdOf(input.deviceId),
-      description: descriptionOf(input.description),
-      enabled,
-      disabledReason: enabled ? null : 'admin',
-      createdAt: now,
-      updatedAt: now,
-      secret: newSecret(),
-      previousSecrets: [],
-    };
+    const subscription = newSubscription(
+      {
+        url: await this.checkedUrl(input.url),
+        eventTypes: eventTypesOf(input.eventTypes),
+        deviceId: deviceIdOf(input.deviceId),
+        description: descriptionOf(input.description),
+        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+      },
+      now,
+    );
     if (!(await this.store.addSubscription(subscription, maxSubscriptions))) {
       throw new WebhookError('limit', `A gateway keeps at most ${maxSubscriptions} webhooks; remove one first.`);
     }

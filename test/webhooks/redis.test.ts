@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { EventLease, SharedEventLogReader, SharedEventStream, type EventEntry } from '../../src/cluster/event-log.js';
 import { SharedState } from '../../src/cluster/redis.js';
 import { RedisWebhookStore } from '../../src/webhooks/redis-store.js';
-import { newDelivery, newSecret, newSubscriptionId, type Subscription } from '../../src/webhooks/subscription.js';
+import { newDelivery, newSubscription, type Subscription } from '../../src/webhooks/subscription.js';
 import { Webhooks } from '../../src/webhooks/webhooks.js';
 import { WebhookReceiver } from './receiver.js';
 
@@ -37,23 +37,7 @@ async function connect(prefix: string): Promise<SharedState> {
 const silent = { info: () => undefined, warn: () => undefined };
 const settings = { allowPrivate: true, timeoutMs: 2000, retrySchedule: [100, 100, 100], maxConcurrent: 4, secretOverlapMs: 60_000, leaseMs: 500 };
 
-function subscription(fields: Partial<Subscription> = {}): Subscription {
-  const now = Date.now();
-  return {
-    id: newSubscriptionId(),
-    url: 'http://127.0.0.1:9/',
-    eventTypes: [],
-    deviceId: null,
-    description: '',
-    enabled: true,
-    disabledReason: null,
-    createdAt: now,
-    updatedAt: now,
-    secret: newSecret(),
-    previousSecrets: [],
-    ...fields,
-  };
-}
+const subscription = (): Subscription => newSubscription({ url: 'http://127.0.0.1:9/', eventTypes: [], deviceId: null, description: '' }, Date.now());
 
 test('two replicas following the shared log deliver each event once per webhook, in order, and a gap to every webhook', async () => {
   const prefix = `test:${randomBytes(6).toString('hex')}:`;

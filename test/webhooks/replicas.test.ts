@@ -84,6 +84,12 @@ test('the replica delivering is killed mid-delivery: another delivers, and every
   const first = WebhookReceiver.verify(secret, held!) as { type: string };
   assert.equal(first.type, 'CALLSTART');
 
+  // The call's events are in the shared log before the kill (the kill is of a delivery, not of the log's writer's queue).
+  for (let deadline = Date.now() + 10_000; ; await sleep(20)) {
+    const types = (await redis.xrange(`${prefix}events:stream`, '-', '+')).map(([, fields]) => fields[1]);
+    if (types.includes('CALLSTOP') && types.includes('RECORDINGSTOPPED')) break;
+    assert.ok(Date.now() < deadline, 'the events reach the shared log');
+  }
   // Who is delivering: the holder of the queue's claim, named by its process.
   const claim = await redis.get(`${prefix}webhooks:sub:${id}:lease`);
   const pid = Number(/^[^:]+:(\d+):/.exec(claim ?? '')?.[1]);
@@ -93,22 +99,35 @@ test('the replica delivering is killed mid-delivery: another delivers, and every
   delivering.child.kill('SIGKILL');
   await delivering.exited;
 
-  const got = await receiver.waitFor(4, 20_000);
+  const got = await receiver.waitFor(4, 20_000).catch(async (error: Error) => {
+    const queue = `${prefix}webhooks:sub:${id}:`;
+    const state = {
+      due: await redis.zrange(`${prefix}webhooks:due`, 0, -1, 'WITHSCORES'),
+      queue: await redis.xrange(`${queue}queue`, '-', '+'),
+      pending: await redis.xpending(`${queue}queue`, 'workers'),
+      deliveries: await redis.hvals(`${queue}deliveries`),
+      cursor: await redis.get(`${prefix}webhooks:cursor`),
+      stream: (await redis.xrange(`${prefix}events:stream`, '-', '+')).map(([entryId, fields]) => `${entryId} ${fields[1]}`),
+      received: receiver.received.map((r) => r.body.slice(0, 80)),
+    };
+    throw new Error(`${error.message}\n${JSON.stringify(state, null, 1)}\n${survivor.log().split('\n').filter((line) => /webhook|lease|Redis/i.test(line)).join('\n')}`);
+  });
   const payloads = got.map((r) => WebhookReceiver.verify(secret, r) as { id: number; type: string });
   assert.deepEqual(
     payloads.map((p) => p.type).slice(0, 2),
     ['CALLSTART', 'CALLSTART'],
     'the message in flight again, then the rest',
   );
-  // The simulator tells RECORDINGSTOPPED before or after CALLSTOP; the order is the log's.
-  assert.deepEqual(payloads.map((p) => p.type).slice(2).sort(), ['CALLSTOP', 'RECORDINGSTOPPED']);
+  // The simulator tells RECORDINGSTOPPED before or after CALLSTOP; the order is the log's. When the
+  // replica killed held the event log's lease too, its successor announces a gap, which every webhook gets.
+  assert.deepEqual(payloads.map((p) => p.type).slice(2).filter((type) => type !== 'gap').sort(), ['CALLSTOP', 'RECORDINGSTOPPED']);
   assert.equal(got[1]!.headers['webhook-id'], held!.headers['webhook-id'], 'the same webhook-id: a receiver deduplicates by it');
-  assert.ok(payloads[2]!.id > payloads[1]!.id && payloads[3]!.id > payloads[2]!.id);
+  for (let i = 2; i < payloads.length; i++) assert.ok(payloads[i]!.id > payloads[i - 1]!.id, 'in the order of the log');
   for (let deadline = Date.now() + 5000; ; await sleep(50)) {
     const listed = (await rest(survivor, 'GET', `/api/v1/webhooks/${id}/deliveries`)).body.deliveries as { status: string; attempts: number }[];
-    if (listed.length === 3 && listed.every((d) => d.status === 'delivered')) {
+    if (listed.length >= 3 && listed.length === receiver.received.length - 1 && listed.every((d) => d.status === 'delivered')) {
       // The attempt cut by the kill was never recorded: each counts one.
-      assert.deepEqual(listed.map((d) => d.attempts), [1, 1, 1]);
+      assert.ok(listed.every((d) => d.attempts === 1));
       break;
     }
     assert.ok(Date.now() < deadline, JSON.stringify(listed));

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { afterAttempt, retryAfterCapMs, retryAfterMs, type AttemptResult } from '../../src/webhooks/retry-policy.js';
 import { signedHeaders } from '../../src/webhooks/signature.js';
-import { newDelivery, newSecret, rotated, signingSecrets, type Subscription } from '../../src/webhooks/subscription.js';
+import { newDelivery, newSubscription, rotated, signingSecrets } from '../../src/webhooks/subscription.js';
 
 const schedule = [5000, 300_000, 1_800_000];
 const failed: AttemptResult = { kind: 'failed', responseStatus: 500, error: 'the endpoint answered 500' };
@@ -39,19 +39,7 @@ test('Retry-After of a 429 or 503 is waited instead of the schedule, up to a cap
 
 test('deliveries verify with the standardwebhooks package; during a rotation with either secret', () => {
   const now = Date.now();
-  const subscription: Subscription = {
-    id: 'wh_x',
-    url: 'https://example.com/',
-    eventTypes: [],
-    deviceId: null,
-    description: '',
-    enabled: true,
-    disabledReason: null,
-    createdAt: now,
-    updatedAt: now,
-    secret: newSecret(),
-    previousSecrets: [],
-  };
+  const subscription = newSubscription({ url: 'https://example.com/', eventTypes: [], deviceId: null, description: '' }, now);
   assert.match(subscription.secret, /^whsec_[A-Za-z0-9+/]{32}$/);
   const body = JSON.stringify({ id: 1, type: 'CALLSTART' });
   const once = signedHeaders(signingSecrets(subscription, now), 'msg_1', Math.floor(now / 1000), body);
