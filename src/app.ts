@@ -38,6 +38,8 @@ import { restPlugin } from './http/rest/plugin.js';
 import { restPrefix } from './http/rest/operations.js';
 import { exportHandler, type ExportOptions } from './http/media/exports.js';
 import { answeringRecordingInfo } from './http/recording-info.js';
+import { webhookRoutes } from './http/webhooks/plugin.js';
+import type { Webhooks } from './webhooks/webhooks.js';
 
 export interface AppDependencies {
   pool: CorePool;
@@ -85,6 +87,8 @@ export interface AppDependencies {
    * WebAPI becomes one (of `format`, for `lifetimeSeconds`) for callers that may export.
    */
   playbackLinks?: { base: string; lifetimeSeconds: number; format: string };
+  /** Webhook subscriptions and deliveries (webhooks/); without it, /api/v1/webhooks is not served. */
+  webhooks?: Webhooks;
 }
 
 /** What LINK_SIGNING_KEY signs: media links and event tickets. */
@@ -249,5 +253,6 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     gatewayCommands,
     links: { links: signed.links, publicBase: deps.playbackLinks?.base },
   });
+  if (deps.webhooks) app.register(webhookRoutes, { webhooks: deps.webhooks });
   return app;
 }

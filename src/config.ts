@@ -13,6 +13,8 @@ import { exportMediaFormats } from './protocol/catalog.js';
 import { allScopes } from './protocol/catalog.js';
 import { recordingTable } from './protocol/product-database.js';
 import { RecorderClock } from './recordings/recorder-clock.js';
+import { defaultRetrySchedule } from './webhooks/retry-policy.js';
+import type { WebhookSettings } from './webhooks/webhooks.js';
 import { recordingSourceOrder, type RecordingSourceName } from './recordings/recording.js';
 
 export interface GatewayConfig {
@@ -116,6 +118,8 @@ export interface GatewayConfig {
     /** With REDIS_URL: how long the event log's lease lasts unrenewed (a dead holder's successor takes over within it). */
     leaseMs: number;
   };
+  /** Webhooks: where they may go, how attempts are timed and retried, how replicas share them. */
+  webhooks: WebhookSettings;
 }
 
 interface Setting {
@@ -228,6 +232,32 @@ const settings = {
     default: '100000',
   },
   eventsLeaseMs: { env: 'EVENTS_LEASE_MS', flag: 'events-lease-ms', help: "with REDIS_URL, the event log lease: a dead holder's successor subscribes within it", default: '5000' },
+  webhookAllowPrivate: {
+    env: 'WEBHOOK_ALLOW_PRIVATE',
+    flag: 'webhook-allow-private',
+    help: 'true: webhooks may also go to loopback, private, link-local and other non-public addresses',
+    default: 'false',
+  },
+  webhookTimeoutMs: { env: 'WEBHOOK_TIMEOUT_MS', flag: 'webhook-timeout-ms', help: 'time a webhook endpoint has to answer an attempt', default: '15000' },
+  webhookRetrySchedule: {
+    env: 'WEBHOOK_RETRY_SCHEDULE',
+    flag: 'webhook-retry-schedule',
+    help: 'waits after each failed webhook attempt, comma-separated (500ms, 5s, 5m, 2h, 1d); when spent, the delivery is dead-lettered',
+    default: defaultRetrySchedule,
+  },
+  webhookMaxConcurrent: { env: 'WEBHOOK_MAX_CONCURRENT', flag: 'webhook-max-concurrent', help: 'webhook attempts at once on this gateway (each to another webhook)', default: '16' },
+  webhookSecretOverlapMs: {
+    env: 'WEBHOOK_SECRET_OVERLAP_MS',
+    flag: 'webhook-secret-overlap-ms',
+    help: "after a webhook's secret is rotated, how long the previous one still signs",
+    default: '86400000',
+  },
+  webhookLeaseMs: {
+    env: 'WEBHOOK_LEASE_MS',
+    flag: 'webhook-lease-ms',
+    help: "with REDIS_URL, a replica's claim on a webhook queue or on the fan-out: a dead replica's work is taken over after it",
+    default: '10000',
+  },
   eventsBuffer: { env: 'EVENTS_BUFFER', flag: 'events-buffer', help: 'live events held for Last-Event-ID resumption', default: '1000' },
   eventsHeartbeatMs: { env: 'EVENTS_HEARTBEAT_MS', flag: 'events-heartbeat-ms', help: 'interval of the event stream heartbeat comment', default: '15000' },
   eventsMaxPerCredential: { env: 'EVENTS_MAX_PER_CREDENTIAL', flag: 'events-max-per-credential', help: 'event streams one credential (or address) may hold at once; past it, 429', default: '10' },
@@ -285,6 +315,13 @@ export function durationMs(name: string, value: string, minMs: number, maxMs: nu
 function retentionOf(value: string): EventRetention {
   if (/^[0-9]+$/.test(value)) return { entries: integer('EVENTS_RETENTION', value, 1, 100_000_000) };
   return { ageMs: durationMs('EVENTS_RETENTION', value, 1000, 366 * 86_400_000) };
+}
+
+/** WEBHOOK_RETRY_SCHEDULE: one to twenty waits of at most a week. */
+function retrySchedule(value: string): number[] {
+  const steps = list(value);
+  if (steps.length < 1 || steps.length > 20) throw new ConfigError(`WEBHOOK_RETRY_SCHEDULE must list 1 to 20 waits, not ${JSON.stringify(value)}`);
+  return steps.map((step) => durationMs('WEBHOOK_RETRY_SCHEDULE', step, 0, 7 * 86_400_000));
 }
 
 function httpMode(value: string): 'serve' | 'redirect' | 'off' {
@@ -506,6 +543,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Gat
       maxPerCredential: integer('EVENTS_MAX_PER_CREDENTIAL', get('eventsMaxPerCredential')!, 1, 100_000),
       retention: retentionOf(get('eventsRetention')!),
       leaseMs: integer('EVENTS_LEASE_MS', get('eventsLeaseMs')!, 500, 600_000),
+    },
+    webhooks: {
+      allowPrivate: boolean('WEBHOOK_ALLOW_PRIVATE', get('webhookAllowPrivate')!),
+      timeoutMs: integer('WEBHOOK_TIMEOUT_MS', get('webhookTimeoutMs')!, 100, 600_000),
+      retrySchedule: retrySchedule(get('webhookRetrySchedule')!),
+      maxConcurrent: integer('WEBHOOK_MAX_CONCURRENT', get('webhookMaxConcurrent')!, 1, 1000),
+      secretOverlapMs: integer('WEBHOOK_SECRET_OVERLAP_MS', get('webhookSecretOverlapMs')!, 0, 30 * 86_400_000),
+      leaseMs: integer('WEBHOOK_LEASE_MS', get('webhookLeaseMs')!, 200, 600_000),
     },
   };
 }

@@ -19,10 +19,10 @@ import { CoreEventSubscription } from './core/events.js';
 import { CoreFailureSummary } from './core/failure-summary.js';
 import { SharedState } from './cluster/redis.js';
 import { SharedTicketLedger } from './cluster/ticket-ledger.js';
-import { SharedEventStream } from './cluster/event-log.js';
+import { SharedEventLogReader, SharedEventStream } from './cluster/event-log.js';
 import { EventLogFollower } from './cluster/event-log-follower.js';
 import { EventLogWriter } from './cluster/event-log-writer.js';
-import type { LiveEvents } from './core/event-feed.js';
+import type { EventLogReader, LiveEvents } from './core/event-feed.js';
 import { EventIndex } from './recordings/event-index.js';
 import { GatewayMetrics } from './http/ops/metrics.js';
 import type { RunningSimulator } from './sim/simulator.js';
@@ -40,11 +40,19 @@ import { OriginList } from './access/origins.js';
 import { SigningKeys } from './access/signing-keys.js';
 import { OidcVerifier } from './access/oidc.js';
 import { runKeysCommand } from './access/keys-cli.js';
+import path from 'node:path';
+import { Webhooks } from './webhooks/webhooks.js';
+import { RedisWebhookStore } from './webhooks/redis-store.js';
+import { SqliteWebhookStore } from './webhooks/sqlite-store.js';
 
 interface EventLog {
   /** What the HTTP surfaces serve. */
   live: LiveEvents;
   feedIndex(index: EventIndex): void;
+  /** The log as the webhook fan-out reads it, at its own pace. */
+  reader: EventLogReader;
+  /** Events must reach the log even with no live listener (webhooks want them). */
+  subscribe(): void;
   start(): void;
   close(): Promise<void>;
 }
@@ -74,6 +82,8 @@ function openEventLog({ shared, host, port, config, logger }: { shared: SharedSt
         events.on('event', (event) => index.record(event));
         events.start();
       },
+      reader: events.feed!.reader,
+      subscribe: () => events.start(),
       start: () => undefined,
       close: () => events.close(),
     };
@@ -85,12 +95,16 @@ function openEventLog({ shared, host, port, config, logger }: { shared: SharedSt
   writer.on('up', said.up).on('down', said.down).on('unreadable', said.unreadable);
   writer.on('holding', (token) => logger.info({ holder, token }, "this replica holds the event log's lease: it is the subscription to the core's event port"));
   writer.on('released', (reason) => logger.info({ holder, reason }, "this replica no longer holds the event log's lease"));
+  const reader = new SharedEventLogReader(shared, stream);
   return {
     live: follower,
     feedIndex: (index) =>
       follower.on('record', (record) => {
         if (EventIndex.wants(record.type)) index.recordJson(JSON.parse(record.json) as { type: string; data: Record<string, string> });
       }),
+    reader,
+    // The holder subscribes whether or not anyone listens.
+    subscribe: () => undefined,
     // Every replica contends for the lease from the start, listeners or not: the log is for all of them.
     start: () => {
       writer.start();
@@ -99,6 +113,7 @@ function openEventLog({ shared, host, port, config, logger }: { shared: SharedSt
     close: async () => {
       await writer.close();
       await follower.close();
+      reader.close();
     },
   };
 }
@@ -227,6 +242,19 @@ async function main(): Promise<void> {
     logger.info({ signingKeyId: signingKeys.signingKeyId, keys: config.access.linkSigningKeys.length }, 'signed links and event tickets: LINK_SIGNING_KEY');
   }
   const auditTrail = new AuditTrail({ ...(config.access.auditFile ? { file: config.access.auditFile } : {}), log: logger });
+  // Webhooks: shared by the replicas in Redis, or kept in a file of this gateway's own.
+  const webhooks = new Webhooks({
+    store: shared
+      ? new RedisWebhookStore(shared, { holder: `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseMs: config.webhooks.leaseMs })
+      : new SqliteWebhookStore({ file: path.join(config.dataDir, 'webhooks.sqlite') }),
+    reader: events.reader,
+    readerForgetsAtRestart: !shared,
+    settings: config.webhooks,
+    log: logger,
+    observer: metrics.webhookObserver,
+    onSubscribed: () => events.subscribe(),
+  });
+  metrics.webhookQueueDepth = () => webhooks.pendingCount();
   let stopping = false;
   const common = {
     draining: () => stopping,
@@ -248,6 +276,7 @@ async function main(): Promise<void> {
     logger,
     exports,
     events: { subscription: events.live, heartbeatMs: config.events.heartbeatMs, maxPerCaller: config.events.maxPerCredential },
+    webhooks,
   };
   const tls = config.tls;
   // With TLS, the plain port serves the gateway too, redirects to HTTPS, or is not opened.
@@ -264,6 +293,7 @@ async function main(): Promise<void> {
   void catalog.warmUp().then(() => {
     for (const source of catalog.statuses()) log.info({ source: source.name, active: source.active, detail: source.detail }, 'recording source');
   });
+  await webhooks.start();
   if (plain) await plain.listen({ host: config.host, port: config.port });
   if (secure) await secure.listen({ host: config.host, port: tls!.port });
   // Said at every start: an open gateway is a choice someone must keep seeing.
@@ -296,6 +326,8 @@ async function main(): Promise<void> {
       // Each app ends its own event streams when it closes; the subscription goes after them.
       await Promise.all(apps.map((app) => app.close()));
       clearTimeout(cut);
+      // Attempts in flight are abandoned, their queues released: another replica (or the next start) sends them.
+      await webhooks.stop();
       await events.close();
       await catalog.close();
       keys.close();

@@ -17,6 +17,9 @@ import { Slots } from './media/slots.js';
 import { TranscodeCache } from './media/transcode-cache.js';
 import { RecordingCatalog } from './recordings/recording-catalog.js';
 import { packageRoot } from './package-manifest.js';
+import { loadConfig } from './config.js';
+import { SqliteWebhookStore } from './webhooks/sqlite-store.js';
+import { Webhooks } from './webhooks/webhooks.js';
 
 async function main(): Promise<void> {
   const target = path.resolve(process.argv[2] ?? path.join(packageRoot, 'openapi', 'openapi.json'));
@@ -27,7 +30,14 @@ async function main(): Promise<void> {
   const exports = { catalog: new RecordingCatalog([]), files: new RecordingFiles([]), ffmpeg: () => locateFfmpeg(), slots: new Slots(1), cache };
   // Never started: it connects with its first listener, and there is none.
   const subscription = new CoreEventSubscription({ host: '127.0.0.1', port: 5621, connectTimeoutMs: 1000, subscribeTimeoutMs: 1000, feed: { capacity: 1, maxBytes: 1024, maxListeners: 1 } });
-  const app = buildApp({ pool, coreTimeoutMs: 1000, logLevel: 'silent', exports, events: { subscription, heartbeatMs: 15_000 } });
+  // Never started either: its routes are what the document needs.
+  const webhooks = new Webhooks({
+    store: new SqliteWebhookStore({ file: path.join(cacheDir, 'webhooks.sqlite') }),
+    reader: subscription.feed!.reader,
+    settings: loadConfig([], {})!.webhooks,
+    log: { info: () => undefined, warn: () => undefined },
+  });
+  const app = buildApp({ pool, coreTimeoutMs: 1000, logLevel: 'silent', exports, events: { subscription, heartbeatMs: 15_000 }, webhooks });
   try {
     // Through the route itself: the file is byte for byte what a running gateway serves.
     const response = await app.inject({ method: 'GET', url: openApiPath });
@@ -38,6 +48,7 @@ async function main(): Promise<void> {
   } finally {
     await app.close();
     await subscription.close();
+    await webhooks.stop();
     fs.rmSync(cacheDir, { recursive: true, force: true });
     await pool.close();
   }

@@ -51,8 +51,8 @@ test('the simulator shares protocol/ and audio/ with the gateway and nothing els
   assertImportsOnly('sim', ['protocol', 'audio']);
 });
 
-test('core/, access/ and cluster/ never import http/', () => {
-  for (const room of ['core', 'access', 'cluster']) {
+test('core/, access/, cluster/ and webhooks/ never import http/', () => {
+  for (const room of ['core', 'access', 'cluster', 'webhooks']) {
     for (const [file, rooms] of importsOf(room)) assert.ok(!rooms.has('http'), `${file} imports http/`);
   }
 });

@@ -22,6 +22,10 @@ import { openRecordingCatalog, type CatalogSetup } from '../../src/recordings/ca
 import type { EventIndex } from '../../src/recordings/event-index.js';
 import { RecorderClock } from '../../src/recordings/recorder-clock.js';
 import type { RecordingCatalog } from '../../src/recordings/recording-catalog.js';
+import { loadConfig } from '../../src/config.js';
+import { SqliteWebhookStore } from '../../src/webhooks/sqlite-store.js';
+import type { WebhookStore } from '../../src/webhooks/store.js';
+import { Webhooks, type WebhookSettings } from '../../src/webhooks/webhooks.js';
 
 export interface TestGatewayOptions {
   /** The address to listen on (default 127.0.0.1): 0.0.0.0 to be called from this machine's own network address. */
@@ -55,6 +59,12 @@ export interface TestGatewayOptions {
   playbackLinks?: AppDependencies['playbackLinks'];
   /** Live events: how the subscription to the simulator's event port and the streams are set up. */
   events?: Partial<EventStreamOptions> & Partial<EventFeedOptions> & Partial<Omit<CoreEventsOptions, 'feed'>>;
+  /**
+   * Webhooks (/api/v1/webhooks), following this gateway's own events: the settings (default the
+   * configuration's defaults, private targets allowed: test receivers are on 127.0.0.1) and the
+   * store (default webhooks.sqlite in the data dir).
+   */
+  webhooks?: Partial<WebhookSettings> & { store?: WebhookStore };
 }
 
 export interface TestGateway {
@@ -65,6 +75,7 @@ export interface TestGateway {
   pool: CorePool;
   app: FastifyInstance;
   events: CoreEventSubscription;
+  webhooks: Webhooks | undefined;
   url: string;
   /** Requests the core received since the gateway started, as text. */
   received(): string[];
@@ -159,7 +170,23 @@ export async function attachTestGateway(
     ...subscription,
     feed: { capacity: capacity ?? 1000, maxBytes: maxBytes ?? 16 * 1024 * 1024, maxListeners: maxListeners ?? 100 },
   });
+  let webhooks: Webhooks | undefined;
+  if (options.webhooks) {
+    const { store, ...settings } = options.webhooks;
+    webhooks = new Webhooks({
+      store: store ?? new SqliteWebhookStore({ file: path.join(dataDir ?? temporaryDataDir!, 'webhooks.sqlite') }),
+      reader: events.feed!.reader,
+      readerForgetsAtRestart: true,
+      settings: { ...loadConfig([], {})!.webhooks, allowPrivate: true, ...settings },
+      log: { info: () => undefined, warn: () => undefined },
+      observer: metrics.webhookObserver,
+      onSubscribed: () => events.start(),
+    });
+    metrics.webhookQueueDepth = () => webhooks!.pendingCount();
+    await webhooks.start();
+  }
   const app = buildApp({
+    ...(webhooks ? { webhooks } : {}),
     ...(options.access ? { access: options.access } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.shared ? { shared: options.shared } : {}),
@@ -188,10 +215,12 @@ export async function attachTestGateway(
     pool,
     app,
     events,
+    webhooks,
     url: `http://127.0.0.1:${address.port}`,
     received: () => core.requests?.().slice(skip) ?? [],
     close: async () => {
       await app.close();
+      await webhooks?.stop();
       await events.close();
       await catalog.close();
       await pool.close();

@@ -20,7 +20,8 @@ let served: string;
 let document: OpenApiDocument;
 
 before(async () => {
-  gw = await startTestGateway();
+  // Webhooks too, as main.ts serves them.
+  gw = await startTestGateway({}, {}, { webhooks: {} });
   const response = await fetch(`${gw.url}/openapi.json`);
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);

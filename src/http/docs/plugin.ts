@@ -34,6 +34,7 @@ const tags: OpenAPIV3_1.TagObject[] = [
   { name: 'roles', description: 'Roles, their permissions and their users.' },
   { name: 'commands', description: 'Any XML command by its TYPE, with its parameters as JSON: for what has no route of its own.' },
   { name: 'events', description: 'The event stream of the core (CALLCOPYEVENT messages).' },
+  { name: 'webhooks', description: 'The events POSTed to URLs of your own, signed (Standard Webhooks), retried, in order per webhook.' },
   webApiTag,
   { name: 'ops', description: 'Operating the gateway: liveness, readiness and metrics.' },
 ];

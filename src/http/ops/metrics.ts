@@ -6,6 +6,7 @@
 import client from 'prom-client';
 import { findCommand } from '../../protocol/catalog.js';
 import { LatencyHistogram, type LatencyChild } from './latency-histogram.js';
+import type { WebhookObserver } from '../../webhooks/dispatcher.js';
 
 /** What the live event metrics read from the subscription to the core's event port. */
 export interface LiveEventCounts {
@@ -112,6 +113,26 @@ export class GatewayMetrics {
   activeTranscodes: () => number = () => 0;
   /** Set by the app that serves live events, from the one subscription to the core's event port. */
   liveEvents: () => LiveEventCounts = () => noLiveEvents;
+  readonly webhookDeliveries = new client.Counter({
+    name: 'uptivity_webhook_deliveries_total',
+    help: 'Webhook deliveries after an attempt, by outcome: delivered, retrying, failed (dead-lettered) or disabled (410 Gone).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookAttemptDuration = new client.Histogram({
+    name: 'uptivity_webhook_attempt_duration_seconds',
+    help: 'Time a webhook attempt took, by result: delivered (2xx), failed, gone (410) or throttled (429/503 with Retry-After).',
+    labelNames: ['result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+    registers: [this.registry],
+  });
+  /** What the webhook dispatcher reports, as these metrics. */
+  readonly webhookObserver: WebhookObserver = {
+    attempted: (result, seconds) => this.webhookAttemptDuration.observe({ result }, seconds),
+    settled: (outcome) => this.webhookDeliveries.inc({ outcome }),
+  };
+  /** Set by the gateway that delivers webhooks: the deliveries waiting in every queue (of every replica, with Redis). */
+  webhookQueueDepth: (() => Promise<number>) | undefined;
   /** The event streams of each app (HTTP, HTTPS) sharing these metrics. */
   private readonly eventStreamSets = new Set<{ readonly stats: { bufferedBytes: number } }>();
   readonly transcodes: client.Gauge;
@@ -221,6 +242,20 @@ export class GatewayMetrics {
       registers: [this.registry],
       collect() {
         if (metrics.recordingIndexSize) this.set(metrics.recordingIndexSize());
+      },
+    });
+    new client.Gauge({
+      name: 'uptivity_webhook_queue_depth',
+      help: 'Webhook deliveries waiting to be delivered (pending or retrying), in every queue.',
+      registers: [this.registry],
+      async collect() {
+        // Asked of the store at each scrape; a store that cannot be reached leaves the last figure.
+        if (!metrics.webhookQueueDepth) return;
+        try {
+          this.set(await metrics.webhookQueueDepth());
+        } catch {
+          // the last figure stays
+        }
       },
     });
     this.eventStreamBytes = new client.Gauge({
