@@ -101,7 +101,6 @@ async function run(label: string, replicas: number, shared: boolean): Promise<Ou
       const port = ports[2 + i]!;
       const env = {
         ...gatewayEnvironment({ port, corePort: corePort!, eventPort: eventPort! }, path.join(dir, `gateway-${i}`)),
-        LOG_LEVEL: 'warn',
         EVENTS_MAX_LISTENERS: String(clientCount + 100),
         EVENTS_MAX_PER_CREDENTIAL: String(clientCount + 100),
         WEBHOOK_ALLOW_PRIVATE: 'true',

@@ -267,7 +267,11 @@ export class SharedEventLogReader implements EventLogReader {
   }
 
   async waitAfter(afterId: number, timeoutMs: number): Promise<void> {
-    this.blocking ??= this.shared.redis.duplicate({ commandTimeout: timeoutMs + 2000, enableOfflineQueue: false });
+    if (!this.blocking) {
+      this.blocking = this.shared.redis.duplicate({ commandTimeout: timeoutMs + 2000, enableOfflineQueue: false });
+      // Failures come back from xread below; an 'error' without a listener would be printed as unhandled.
+      this.blocking.on('error', () => undefined);
+    }
     try {
       await this.blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.round(timeoutMs)), 'STREAMS', this.stream.streamKey, streamIdOf(afterId));
     } catch {
