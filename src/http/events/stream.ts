@@ -47,6 +47,21 @@ export function eventFrame(record: EventRecord): string {
   return `id: ${record.id}\nevent: ${record.type}\ndata: ${record.json}\n\n`;
 }
 
+/**
+ * Each record's frame, encoded once for every stream that sends it: with a thousand listeners, a
+ * string built and encoded per listener per event is most of what an event costs.
+ */
+const encodedFrames = new WeakMap<EventRecord, Buffer>();
+
+function encodedFrame(record: EventRecord): Buffer {
+  let frame = encodedFrames.get(record);
+  if (!frame) {
+    frame = Buffer.from(eventFrame(record));
+    encodedFrames.set(record, frame);
+  }
+  return frame;
+}
+
 const statusFrame = (state: UpstreamState): string => `event: status\ndata: {"eventPort":"${state === 'idle' ? 'connecting' : state}"}\n\n`;
 const gapFrame = (lastEventId: number, resumeFrom: number): string => `event: gap\ndata: {"lastEventId":${lastEventId},"resumeFrom":${resumeFrom}}\n\n`;
 const heartbeatFrame = ': heartbeat\n\n';
@@ -92,7 +107,7 @@ class EventStream implements FeedListener {
     return this.body.writableLength + this.body.readableLength;
   }
 
-  private write(text: string): boolean {
+  private write(text: string | Buffer): boolean {
     if (this.body.destroyed || this.body.writableEnded) return false;
     const more = this.body.write(text);
     if (!more) this.fullSince ??= performance.now();
@@ -109,7 +124,7 @@ class EventStream implements FeedListener {
 
   deliver(record: EventRecord): boolean {
     if (!selects(this.selection, record)) return true;
-    return this.write(eventFrame(record));
+    return this.write(encodedFrame(record));
   }
 
   gap(lastEventId: number, resumeFrom: number): void {
