@@ -77,6 +77,16 @@ class EventStream implements FeedListener {
   private heartbeat: NodeJS.Timeout | undefined;
   /** When a write last found the stream full, until it drains. */
   private fullSince: number | undefined;
+  /**
+   * Events delivered in this turn of the event loop, written as one chunk at its end: each write is
+   * a system call per client, and under load events come in bursts (a read of the event port or of
+   * the shared log holds several), so the batch grows with the load and costs no added wait.
+   */
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private flushScheduled = false;
+  /** deliver() said the stream is full: the feed waits for resume(). */
+  private saidFull = false;
 
   constructor(
     private readonly selection: EventSelection,
@@ -84,10 +94,7 @@ class EventStream implements FeedListener {
     onClose: (stream: EventStream) => void,
   ) {
     this.body = new PassThrough({ highWaterMark: options.highWaterMark });
-    this.body.on('drain', () => {
-      this.fullSince = undefined;
-      this.attachment?.resume();
-    });
+    this.body.on('drain', () => this.drained());
     this.body.once('close', () => {
       clearInterval(this.heartbeat);
       this.attachment?.detach();
@@ -104,14 +111,33 @@ class EventStream implements FeedListener {
   }
 
   get bufferedBytes(): number {
-    return this.body.writableLength + this.body.readableLength;
+    return this.body.writableLength + this.body.readableLength + this.batchBytes;
   }
 
   private write(text: string | Buffer): boolean {
+    // What was delivered before goes first.
+    this.flush();
     if (this.body.destroyed || this.body.writableEnded) return false;
     const more = this.body.write(text);
     if (!more) this.fullSince ??= performance.now();
     return more;
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const chunk = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes);
+    this.batch = [];
+    this.batchBytes = 0;
+    if (this.body.destroyed || this.body.writableEnded) return;
+    if (!this.body.write(chunk)) this.fullSince ??= performance.now();
+    // The batch alone counted as full, but the stream took it: no 'drain' will come to say so.
+    else if (this.saidFull) this.drained();
+  }
+
+  private drained(): void {
+    this.fullSince = undefined;
+    this.saidFull = false;
+    this.attachment?.resume();
   }
 
   private beat(): void {
@@ -124,7 +150,21 @@ class EventStream implements FeedListener {
 
   deliver(record: EventRecord): boolean {
     if (!selects(this.selection, record)) return true;
-    return this.write(encodedFrame(record));
+    if (this.body.destroyed || this.body.writableEnded) return false;
+    const frame = encodedFrame(record);
+    this.batch.push(frame);
+    this.batchBytes += frame.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+    if (this.body.writableLength + this.batchBytes < this.options.highWaterMark) return true;
+    this.saidFull = true;
+    this.fullSince ??= performance.now();
+    return false;
   }
 
   gap(lastEventId: number, resumeFrom: number): void {
@@ -144,6 +184,7 @@ class EventStream implements FeedListener {
       this.body.destroy();
       return;
     }
+    this.flush();
     this.body.end();
     const cut = setTimeout(() => this.body.destroy(), this.options.closeGraceMs);
     cut.unref();
