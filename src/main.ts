@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { buildApp, createLogger, signedAccess } from './app.js';
@@ -40,7 +41,6 @@ import { OriginList } from './access/origins.js';
 import { SigningKeys } from './access/signing-keys.js';
 import { OidcVerifier } from './access/oidc.js';
 import { runKeysCommand } from './access/keys-cli.js';
-import path from 'node:path';
 import { Webhooks } from './webhooks/webhooks.js';
 import { RedisWebhookStore } from './webhooks/redis-store.js';
 import { SqliteWebhookStore } from './webhooks/sqlite-store.js';
@@ -61,6 +61,9 @@ interface EventLog {
  * The live events: this gateway's own subscription to the core's event port, or with Redis the log
  * the replicas share (one of them, the lease holder, subscribes and appends; each reads a copy).
  */
+/** This process's name in the leases it takes and the consumer groups it reads in (no spaces). */
+const replicaName = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
 function openEventLog({ shared, host, port, config, logger }: { shared: SharedState | undefined; host: string; port: number; config: GatewayConfig; logger: FastifyBaseLogger }): EventLog {
   const eventPort = `${host}:${port}`;
   const subscription = { host, port, connectTimeoutMs: config.core.connectTimeoutMs, subscribeTimeoutMs: config.core.timeoutMs };
@@ -89,12 +92,11 @@ function openEventLog({ shared, host, port, config, logger }: { shared: SharedSt
     };
   }
   const stream = new SharedEventStream(shared, config.events.retention);
-  const holder = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  const writer = new EventLogWriter(shared, stream, { subscription, holder, leaseMs: config.events.leaseMs });
+  const writer = new EventLogWriter(shared, stream, { subscription, holder: replicaName, leaseMs: config.events.leaseMs });
   const follower = new EventLogFollower(shared, stream, { feed });
   writer.on('up', said.up).on('down', said.down).on('unreadable', said.unreadable);
-  writer.on('holding', (token) => logger.info({ holder, token }, "this replica holds the event log's lease: it is the subscription to the core's event port"));
-  writer.on('released', (reason) => logger.info({ holder, reason }, "this replica no longer holds the event log's lease"));
+  writer.on('holding', (token) => logger.info({ holder: replicaName, token }, "this replica holds the event log's lease: it is the subscription to the core's event port"));
+  writer.on('released', (reason) => logger.info({ holder: replicaName, reason }, "this replica no longer holds the event log's lease"));
   const reader = new SharedEventLogReader(shared, stream);
   return {
     live: follower,
@@ -245,7 +247,7 @@ async function main(): Promise<void> {
   // Webhooks: shared by the replicas in Redis, or kept in a file of this gateway's own.
   const webhooks = new Webhooks({
     store: shared
-      ? new RedisWebhookStore(shared, { holder: `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseMs: config.webhooks.leaseMs })
+      ? new RedisWebhookStore(shared, { holder: replicaName, leaseMs: config.webhooks.leaseMs })
       : new SqliteWebhookStore({ file: path.join(config.dataDir, 'webhooks.sqlite') }),
     reader: events.reader,
     readerForgetsAtRestart: !shared,

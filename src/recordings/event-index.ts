@@ -30,6 +30,11 @@ const heldColumns: ReadonlyArray<readonly [column: string, field: string]> = rec
   .map((column) => [column, fieldNameOfColumn(column)] as const)
   .filter(([, field]) => !ownFieldNames.has(field) && recordingEvents.some((spec) => spec.fields.includes(field)));
 
+/** The wire names of the fields the index takes, with their names in an event's JSON form. */
+const jsonNamesOfIndexedFields: ReadonlyArray<readonly [field: string, name: string]> = ['RECORDID', 'FILENAME', ...heldColumns.map(([, field]) => field)].map(
+  (field) => [field, jsonName(field)] as const,
+);
+
 /** The Recording columns UNIQUEFIELD may name with the index alone. */
 export const indexedColumns: readonly string[] = ['ident', 'filename', ...heldColumns.map(([column]) => column)];
 
@@ -153,8 +158,8 @@ export class EventIndex implements RecordingSource {
   recordJson(event: { type: string; data: Record<string, string> }): void {
     if (!EventIndex.wants(event.type)) return;
     const fields = new Map<string, string>();
-    for (const field of ['RECORDID', 'FILENAME', ...heldColumns.map(([, field]) => field)]) {
-      const value = Object.hasOwn(event.data, jsonName(field)) ? event.data[jsonName(field)] : undefined;
+    for (const [field, name] of jsonNamesOfIndexedFields) {
+      const value = Object.hasOwn(event.data, name) ? event.data[name] : undefined;
       if (typeof value === 'string') fields.set(field, value.trim());
     }
     this.take(event.type, fields);
